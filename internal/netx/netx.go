@@ -1,0 +1,86 @@
+// Package netx holds the small HTTP helpers every stage shares: URL and
+// error redaction so secrets never reach a message, and header scoping so a
+// header written for one host is never sent to another.
+package netx
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Redact returns raw without its query string, fragment and user info, so that
+// signed URLs and tokens passed as ?token= never reach a log line or an error.
+// A URL that does not parse is reduced to its scheme and host when possible.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if i := strings.IndexAny(raw, "?#"); i >= 0 {
+			return raw[:i] + "?…"
+		}
+		return raw
+	}
+	hadQuery := u.RawQuery != "" || u.ForceQuery
+	u.User = nil
+	u.RawQuery = ""
+	u.ForceQuery = false
+	u.Fragment = ""
+	u.RawFragment = ""
+	s := u.String()
+	if hadQuery {
+		s += "?…"
+	}
+	return s
+}
+
+// RedactError rewrites the URLs that net/http puts into *url.Error values so
+// that err can be shown to a user. Other errors are returned unchanged.
+func RedactError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &url.Error{Op: ue.Op, URL: Redact(ue.URL), Err: ue.Err}
+	}
+	return err
+}
+
+type scopeKey struct{}
+
+// Scoped attaches to ctx the header names that were written for host only.
+// A client built with CheckRedirect from this package removes them from any
+// redirected request to another host.
+func Scoped(ctx context.Context, host string, names []string) context.Context {
+	return context.WithValue(ctx, scopeKey{}, scope{host: host, names: names})
+}
+
+type scope struct {
+	host  string
+	names []string
+}
+
+// CheckRedirect is an http.Client CheckRedirect function that follows up to
+// ten redirects and drops scoped headers (see Scoped) and Authorization when
+// the redirect leaves the host they were meant for.
+func CheckRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	first := via[0].URL.Host
+	sc, _ := req.Context().Value(scopeKey{}).(scope)
+	if sc.host != "" {
+		first = sc.host
+	}
+	if !strings.EqualFold(req.URL.Host, first) {
+		req.Header.Del("Authorization")
+		req.Header.Del("Cookie")
+		for _, n := range sc.names {
+			req.Header.Del(n)
+		}
+	}
+	return nil
+}
+
+// NoRedirect is an http.Client CheckRedirect function that returns the
+// redirect response itself, for callers that read Location and headers.
+func NoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
