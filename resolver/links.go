@@ -1,0 +1,118 @@
+package resolver
+
+import (
+	"net/url"
+	"strings"
+)
+
+// RewriteLink returns the direct-download form of a page link that users
+// copy from a browser, or raw unchanged when it is not one:
+//
+//   - HuggingFace …/owner/name/blob/rev/path (also datasets/ and spaces/)
+//     becomes …/resolve/rev/path, on huggingface.co, hf.co and on the host
+//     of hfEndpoint (the configured HF endpoint, e.g. a mirror or the
+//     simulator; "" for none), keeping the query;
+//   - GitHub github.com/o/r/blob/ref/path (or /raw/) becomes
+//     raw.githubusercontent.com/o/r/ref/path, without query or fragment;
+//   - Google Drive drive.google.com/file/d/ID/view, /open?id=ID and
+//     /uc?id=ID become drive.google.com/uc?id=ID&export=download, keeping a
+//     resourcekey;
+//   - Dropbox share links (/s/, /scl/, /sh/) get dl=1 in place of dl=0,
+//     keeping rlkey and the other parameters.
+//
+// Only http and https links are rewritten. RewriteLink does no I/O and is
+// safe for concurrent use.
+func RewriteLink(raw, hfEndpoint string) string {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return raw
+	}
+	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	segs := strings.Split(strings.TrimPrefix(u.EscapedPath(), "/"), "/")
+
+	switch {
+	case host == "huggingface.co" || host == "hf.co" || sameHost(u, hfEndpoint):
+		return hfBlob(u, segs, raw)
+	case host == "github.com":
+		if len(segs) >= 5 && (segs[2] == "blob" || segs[2] == "raw") && segs[4] != "" {
+			return "https://raw.githubusercontent.com/" + segs[0] + "/" + segs[1] + "/" +
+				strings.Join(segs[3:], "/")
+		}
+	case host == "drive.google.com":
+		return driveLink(u, segs, raw)
+	case host == "dropbox.com":
+		if len(segs) >= 2 && (segs[0] == "s" || segs[0] == "scl" || segs[0] == "sh") {
+			q := u.Query()
+			if q.Get("raw") == "1" || q.Get("dl") == "1" {
+				return raw
+			}
+			q.Set("dl", "1")
+			u.RawQuery = q.Encode()
+			return u.String()
+		}
+	}
+	return raw
+}
+
+// sameHost reports whether u is on the host of endpoint (port included).
+func sameHost(u *url.URL, endpoint string) bool {
+	if endpoint == "" {
+		return false
+	}
+	e, err := url.Parse(endpoint)
+	return err == nil && e.Host != "" && strings.EqualFold(e.Host, u.Host)
+}
+
+// hfBlob turns a HuggingFace /blob/ page into its /resolve/ download URL.
+func hfBlob(u *url.URL, segs []string, raw string) string {
+	at := 2 // owner, name, then "blob"
+	if len(segs) > 0 && (segs[0] == "datasets" || segs[0] == "spaces") {
+		at = 3
+	}
+	if len(segs) < at+3 || segs[at] != "blob" || segs[at+2] == "" {
+		return raw
+	}
+	segs[at] = "resolve"
+	return withPath(u, segs, raw)
+}
+
+// driveLink turns a Google Drive share or open link into the download one.
+func driveLink(u *url.URL, segs []string, raw string) string {
+	q := u.Query()
+	var id string
+	switch {
+	case len(segs) >= 3 && segs[0] == "file" && segs[1] == "d" && segs[2] != "":
+		id = segs[2]
+	case len(segs) == 1 && (segs[0] == "open" || segs[0] == "uc") && q.Get("id") != "":
+		id = q.Get("id")
+	default:
+		return raw
+	}
+	if segs[0] == "uc" && q.Get("export") == "download" {
+		return raw
+	}
+	out := url.Values{"id": {id}, "export": {"download"}}
+	if rk := q.Get("resourcekey"); rk != "" {
+		out.Set("resourcekey", rk)
+	}
+	if segs[0] == "uc" { // keep what a uc link already carried (confirm, uuid)
+		for k, v := range q {
+			if _, ok := out[k]; !ok {
+				out[k] = v
+			}
+		}
+	}
+	return "https://drive.google.com/uc?" + out.Encode()
+}
+
+// withPath returns u with its escaped path replaced by segs.
+func withPath(u *url.URL, segs []string, raw string) string {
+	escaped := "/" + strings.Join(segs, "/")
+	p, err := url.PathUnescape(escaped)
+	if err != nil {
+		return raw
+	}
+	v := *u
+	v.Path, v.RawPath = p, escaped
+	return v.String()
+}
