@@ -2,4 +2,30 @@
 // links into a UI's folder, .part files with their resume journals and locks,
 // free-space checks, and the final verification and rename. It never speaks
 // HTTP and never prints.
+//
+// # Placing files
+//
+// A Layout maps the canonical categories to folders under the models dir
+// (NewLayout, Folders) and turns a target's relative name into a final path
+// that provably stays inside its category folder (Layout.Final). Present
+// says whether a final path already holds the wanted bytes, and Link makes
+// the UI's folders show the models dir.
+//
+// # Downloading into a Part
+//
+// While final downloads, three names sit beside it:
+//
+//	<final>.part             the data, preallocated, written with pwrite;
+//	                         also the lock (flock, exclusive, non-blocking)
+//	<final>.part.journal     the source Identity and the byte ranges that
+//	                         are durably in the .part (format in journal.go)
+//	<final>.part.journal.tmp the next journal, renamed over the old one
+//
+// A Part is the engine's Output. Commit records written ranges; about every
+// 8 MiB or second the data is fdatasynced and only then the journal
+// rewritten (temp file, fsync, rename, fsync folder), so the journal never
+// claims bytes that are not on disk, and a crash costs at most the bytes
+// committed since the last checkpoint. Finish verifies (size, sha256 hashed
+// along the growing prefix, safetensors header) and renames the .part over
+// final; a file that fails is never renamed.
 package store

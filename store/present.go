@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// The verification cache remembers, per folder, the sha256 of files that
+// were hashed (by Present or by Finish), keyed by what changes when a
+// file does: size, modification and change times and inode. A file
+// verified once is not hashed again while those stay the same, so a rerun
+// over 20 GB of checkpoints takes a stat per file. It lives in the file
+// <folder>/.provision-verified.json, which the UIs ignore (they list model
+// extensions only). The cache is an optimisation: a cache that cannot be
+// read or written only means hashing again.
+const cacheName = ".provision-verified.json"
+
+// fileStat is the platform part of a file's identity.
+type fileStat struct {
+	ino       uint64
+	dev       uint64
+	ctimeNS   int64
+	nlink     uint64
+	allocated int64 // bytes of disk blocks actually reserved
+}
+
+// cacheEntry is one file's record; SHA256 "" means the file was finished
+// by provision without a known hash (its size was checked).
+type cacheEntry struct {
+	Size    int64  `json:"size"`
+	MtimeNS int64  `json:"mtime_ns"`
+	CtimeNS int64  `json:"ctime_ns"`
+	Inode   uint64 `json:"inode"`
+	SHA256  string `json:"sha256"`
+}
+
+type cacheFile struct {
+	Version int                   `json:"version"`
+	Files   map[string]cacheEntry `json:"files"`
+}
+
+// cacheMu serialises this process's read-modify-write of cache files.
+// Two processes may still lose each other's update; that costs a rehash.
+var cacheMu sync.Mutex
+
+func entryFor(fi os.FileInfo, sha string) cacheEntry {
+	st := statOf(fi)
+	return cacheEntry{Size: fi.Size(), MtimeNS: fi.ModTime().UnixNano(),
+		CtimeNS: st.ctimeNS, Inode: st.ino, SHA256: sha}
+}
+
+func loadCache(dir string) cacheFile {
+	c := cacheFile{Version: 1, Files: map[string]cacheEntry{}}
+	data, err := os.ReadFile(filepath.Join(dir, cacheName))
+	if err != nil {
+		return c
+	}
+	var got cacheFile
+	if json.Unmarshal(data, &got) != nil || got.Version != 1 || got.Files == nil {
+		return c
+	}
+	return got
+}
+
+// lookupVerified returns the cached record of path when fi still matches it.
+func lookupVerified(path string, fi os.FileInfo) (cacheEntry, bool) {
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	e, ok := loadCache(filepath.Dir(path)).Files[filepath.Base(path)]
+	if !ok {
+		return cacheEntry{}, false
+	}
+	want := entryFor(fi, e.SHA256)
+	return e, e == want
+}
+
+// recordVerified stores fi and sha for path, dropping records of files
+// that are gone. Failures are ignored: see cacheName.
+func recordVerified(path string, fi os.FileInfo, sha string) {
+	cacheMu.Lock()
+	defer cacheMu.Unlock()
+	dir := filepath.Dir(path)
+	c := loadCache(dir)
+	for name := range c.Files {
+		if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
+			delete(c.Files, name)
+		}
+	}
+	c.Files[filepath.Base(path)] = entryFor(fi, sha)
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return
+	}
+	tmp, err := os.CreateTemp(dir, cacheName+".*.tmp")
+	if err != nil {
+		return
+	}
+	_, err = tmp.Write(append(data, '\n'))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), filepath.Join(dir, cacheName))
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+}
+
+// Present reports whether final already holds the wanted file, so it need
+// not be fetched. "Present" is never just "a file exists":
+//
+//   - size >= 0: the file's size must equal size;
+//   - sha256 != "": its sha256 must match, taken from the verification
+//     cache when the file is unchanged since it was last hashed, otherwise
+//     computed (stopping when ctx ends) and cached;
+//   - size < 0 and sha256 == "": nothing is known to compare, so only a
+//     file that provision itself finished, unchanged since, counts.
+//
+// A missing file is (false, nil). A path that is not a regular file (a
+// folder, a device) is an error naming it; symbolic links are followed.
+func Present(ctx context.Context, final string, size int64, sha256 string) (bool, error) {
+	fi, err := os.Stat(final)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("check %s: %w", final, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return false, fmt.Errorf("check %s: not a regular file (%s); move it away",
+			final, fi.Mode().Type())
+	}
+	if size >= 0 && fi.Size() != size {
+		return false, nil
+	}
+	e, cached := lookupVerified(final, fi)
+	if sha256 == "" {
+		return size >= 0 || cached, nil
+	}
+	if cached && e.SHA256 != "" {
+		return strings.EqualFold(e.SHA256, sha256), nil
+	}
+
+	got, err := hashFile(ctx, final)
+	if err != nil {
+		return false, fmt.Errorf("check %s: %w", final, err)
+	}
+	if after, err := os.Stat(final); err == nil && entryFor(after, "") == entryFor(fi, "") {
+		recordVerified(final, fi, got)
+	}
+	return strings.EqualFold(got, sha256), nil
+}
