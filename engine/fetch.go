@@ -1,0 +1,237 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"provision/internal/span"
+)
+
+// Result describes a finished Fetch.
+type Result struct {
+	Size         int64 // the file's size: Job.Size, or the bytes of the stream when it was -1
+	Fetched      int64 // bytes received over the network, counting any received twice
+	Requests     int   // HTTP requests sent
+	Retries      int   // chunk retries (refreshes not counted)
+	Refreshes    int   // calls of Job.Refresh
+	RangeIgnored bool  // the server ignored Range; the file came as one stream
+}
+
+// jobState is one Fetch in progress.
+type jobState struct {
+	e *Engine
+	j *Job
+
+	mu        sync.Mutex
+	queue     []*piece // planned, not started
+	running   []*piece // taken by a worker
+	rangeless bool
+	size      int64 // -1 until a stream of unknown size ends
+	url       string
+	header    http.Header
+	gen       int // bumped by every refresh
+	refreshes int
+
+	refreshMu sync.Mutex // one refresh at a time
+	fetched   atomic.Int64
+	requests  atomic.Int64
+	retries   atomic.Int64
+}
+
+// Fetch downloads the bytes of j that j.Have does not cover into j.Out and
+// returns when all of them are written and committed, or on the first
+// error that retries cannot cure. Every Commit covers bytes whose WriteAt
+// returned; within a chunk Commits come in file order, one at least every
+// CommitEvery bytes and one when the chunk ends or stops, so after any
+// return (cancellation included) the committed ranges are exactly the
+// bytes known to be written. Commit ranges never overlap each other or
+// j.Have, except after a server ignored Range: the single stream from byte
+// 0 then rewrites (with the same bytes) and commits ranges again.
+//
+// A job of unknown size (-1) is one request from byte 0; Have is ignored.
+// Errors are *FetchError values naming j.Name and the byte range; their
+// causes are *HTTPError, *ShortBodyError, the Err* sentinels, write and
+// Commit errors, or ctx's error. Fetch is safe to call concurrently; all
+// calls share the Engine's connections and rate limit.
+func (e *Engine) Fetch(ctx context.Context, j *Job) (Result, error) {
+	if j.Out == nil {
+		return Result{}, &FetchError{Name: j.Name, Err: errors.New("job has no output")}
+	}
+	js := &jobState{e: e, j: j, size: j.Size, url: j.URL, header: j.Header}
+	if j.Size < 0 {
+		js.queue = []*piece{{end: unknownEnd, stream: true}}
+	} else {
+		js.queue = e.plan(j.Size, j.Have)
+	}
+	if pr := j.Progress; pr != nil {
+		pr.size.Store(j.Size)
+		pr.done.Store(0)
+		if j.Size >= 0 {
+			pr.done.Store(span.Normalize(j.Have).Total())
+		}
+	}
+
+	if len(js.queue) > 0 {
+		n := e.workers(js.queue)
+		g, gctx := errgroup.WithContext(ctx)
+		for range n {
+			g.Go(func() error { return js.work(gctx) })
+		}
+		if err := g.Wait(); err != nil {
+			if ctx.Err() != nil {
+				err = &FetchError{Name: j.Name, Err: ctx.Err()}
+			}
+			return js.result(), err
+		}
+	}
+	if ctx.Err() != nil {
+		return js.result(), &FetchError{Name: j.Name, Err: ctx.Err()}
+	}
+	return js.result(), nil
+}
+
+func (js *jobState) result() Result {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return Result{Size: js.size, Fetched: js.fetched.Load(),
+		Requests: int(js.requests.Load()), Retries: int(js.retries.Load()),
+		Refreshes: js.refreshes, RangeIgnored: js.rangeless}
+}
+
+// work is one worker: it takes a connection slot and a piece, fetches the
+// piece, and repeats until the job has nothing left for it.
+func (js *jobState) work(ctx context.Context) error {
+	for {
+		if err := js.e.acquire(ctx); err != nil {
+			return err
+		}
+		p := js.take()
+		if p == nil {
+			js.e.release()
+			return nil
+		}
+		if err := js.runPiece(ctx, p); err != nil {
+			return err
+		}
+	}
+}
+
+// runPiece fetches p, retrying what Retryable allows. It is entered
+// holding a connection slot and always releases it; during a backoff the
+// slot is given back so other work can use it.
+func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
+	e := js.e
+	held := true
+	defer func() {
+		if held {
+			e.release()
+		}
+		js.finish(p)
+		if err != nil && ctx.Err() == nil {
+			js.mu.Lock()
+			err = &FetchError{Name: js.j.Name, Range: p.rng(), Err: err}
+			js.mu.Unlock()
+		}
+	}()
+
+	attempts, n416 := 0, 0
+	for {
+		js.mu.Lock()
+		before := p.pos
+		js.mu.Unlock()
+
+		err := js.attempt(ctx, p)
+		if err == nil || js.stopped(p) {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+
+		var he *HTTPError
+		isHTTP := errors.As(err, &he)
+		if isHTTP && (he.Status == http.StatusForbidden || he.Status == http.StatusGone) &&
+			js.j.Refresh != nil {
+			if rerr := js.refresh(ctx, p); rerr != nil {
+				return fmt.Errorf("%w: %w", rerr, err)
+			}
+			continue
+		}
+		if !Retryable(err) {
+			return err
+		}
+		if isHTTP && he.Status == http.StatusRequestedRangeNotSatisfiable {
+			if n416++; n416 > max416 {
+				return err
+			}
+		}
+
+		js.mu.Lock()
+		progressed := p.pos-before >= e.cfg.MinSplit && !js.rangeless
+		if js.rangeless && p.stream {
+			// A server that ignores Range can only start again from byte 0.
+			p.pos = 0
+		}
+		received, expected := p.pos-p.start, p.end-p.start
+		js.mu.Unlock()
+		if progressed {
+			attempts = 0
+		}
+		if attempts++; attempts > e.cfg.Retries {
+			var sb *ShortBodyError
+			if errors.As(err, &sb) && expected > 0 && p.end != unknownEnd {
+				err = &ShortBodyError{Expected: expected, Received: received, Err: sb.Err}
+			}
+			return fmt.Errorf("gave up after %d attempts: %w", attempts, err)
+		}
+
+		delay := e.cfg.Backoff(attempts)
+		if isHTTP && he.RetryAfter > delay {
+			delay = he.RetryAfter
+		}
+		e.retries.Add(1)
+		js.retries.Add(1)
+		e.release()
+		held = false
+		if err := sleep(ctx, delay); err != nil {
+			return err
+		}
+		if err := e.acquire(ctx); err != nil {
+			return err
+		}
+		held = true
+	}
+}
+
+// refresh asks Job.Refresh for a new URL after the one p used was refused.
+// Workers refused the same URL share one refresh; after maxRefreshes it
+// returns ErrRefreshLimit.
+func (js *jobState) refresh(ctx context.Context, p *piece) error {
+	js.refreshMu.Lock()
+	defer js.refreshMu.Unlock()
+	js.mu.Lock()
+	stale, count := p.gen != js.gen, js.refreshes
+	js.mu.Unlock()
+	if stale {
+		return nil // another worker already refreshed this URL
+	}
+	if count >= maxRefreshes {
+		return fmt.Errorf("%w (%d refreshes)", ErrRefreshLimit, count)
+	}
+	u, h, err := js.j.Refresh(ctx)
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	js.refreshes++
+	if err != nil {
+		return fmt.Errorf("refresh url: %w", err)
+	}
+	js.url, js.header = u, h
+	js.gen++
+	return nil
+}

@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"context"
+	"math"
+
+	"provision/internal/span"
+)
+
+// unknownEnd marks the end of a stream whose size is not known yet.
+const unknownEnd = math.MaxInt64
+
+// A piece is a range of the file that one worker fetches. Its fields are
+// guarded by the job's mutex: the worker advances pos as it claims bytes
+// and a splitting worker lowers end, so a byte is claimed exactly once.
+type piece struct {
+	start  int64 // first byte as planned, for messages
+	pos    int64 // next byte to claim
+	end    int64 // exclusive; unknownEnd while a stream's size is unknown
+	stream bool  // fetched from byte 0 without a Range (unknown size or ranges ignored)
+	gen    int   // URL generation of the current request
+	cancel context.CancelFunc
+}
+
+// rng is the piece's range for messages; empty for a stream of unknown size.
+func (p *piece) rng() span.Range {
+	if p.end == unknownEnd {
+		return span.Range{}
+	}
+	return span.Range{Start: p.start, End: p.end}
+}
+
+// chunkSize returns the size of the chunks a file of size bytes is cut into.
+func (e *Engine) chunkSize(size int64) int64 {
+	if e.cfg.ChunkSize > 0 {
+		return e.cfg.ChunkSize
+	}
+	c := (size + int64(e.cfg.Connections) - 1) / int64(e.cfg.Connections)
+	c = (c + 1<<20 - 1) &^ (1<<20 - 1)
+	return min(max(c, minAutoChunk), maxAutoChunk)
+}
+
+// plan cuts the bytes of [0, size) that have does not cover into pieces of
+// at most one chunk, in file order.
+func (e *Engine) plan(size int64, have span.Set) []*piece {
+	chunk := e.chunkSize(size)
+	var ps []*piece
+	for _, r := range have.Missing(size) {
+		for s := r.Start; s < r.End; s += chunk {
+			end := min(s+chunk, r.End)
+			ps = append(ps, &piece{start: s, pos: s, end: end})
+		}
+	}
+	return ps
+}
+
+// workers returns how many workers a job with these pieces gets: one per
+// piece, more when splitting the remaining bytes would feed them, never
+// more than the connection budget.
+func (e *Engine) workers(ps []*piece) int {
+	var remaining int64
+	for _, p := range ps {
+		if p.stream {
+			return 1
+		}
+		remaining += p.end - p.pos
+	}
+	n := max(int64(len(ps)), remaining/(2*e.cfg.MinSplit), 1)
+	return int(min(n, int64(e.cfg.Connections)))
+}
+
+// take hands a worker its next piece: the first queued one, else the
+// second half of the running piece with the most bytes left, when that
+// leaves at least MinSplit on each side and no other worker of the Engine
+// waits for a connection. It returns nil when there is nothing to do.
+func (js *jobState) take() *piece {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if len(js.queue) > 0 {
+		p := js.queue[0]
+		js.queue = js.queue[1:]
+		js.running = append(js.running, p)
+		return p
+	}
+	if js.e.waiting.Load() > 0 {
+		return nil
+	}
+	var victim *piece
+	var most int64
+	for _, p := range js.running {
+		if !p.stream && p.end-p.pos > most {
+			victim, most = p, p.end-p.pos
+		}
+	}
+	minSplit := js.e.cfg.MinSplit
+	if victim == nil || most < 2*minSplit {
+		return nil
+	}
+	mid := victim.pos + most/2
+	if aligned := mid &^ (64<<10 - 1); aligned-victim.pos >= minSplit {
+		mid = aligned
+	}
+	p := &piece{start: mid, pos: mid, end: victim.end}
+	victim.end = mid
+	js.running = append(js.running, p)
+	return p
+}
+
+// finish removes p from the running pieces.
+func (js *jobState) finish(p *piece) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	for i, q := range js.running {
+		if q == p {
+			js.running = append(js.running[:i], js.running[i+1:]...)
+			break
+		}
+	}
+}
+
+// stopped reports whether p has nothing left to claim (it finished, was
+// split down to what it has, or was ended by the switch to one stream).
+func (js *jobState) stopped(p *piece) bool {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return p.pos >= p.end
+}
+
+// goRangeless switches the job to one stream from byte 0 after the server
+// answered a Range request with the whole body. Every other piece stops
+// where it is (its written bytes stay valid). When adopt is set, p's answer
+// starts at byte 0 and p becomes the stream; otherwise p stops too and a
+// stream piece is queued.
+func (js *jobState) goRangeless(p *piece, adopt bool) {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	if js.rangeless {
+		p.end = p.pos
+		return
+	}
+	js.rangeless = true
+	for _, q := range js.running {
+		if q != p {
+			q.end = q.pos
+			if q.cancel != nil {
+				q.cancel()
+			}
+		}
+	}
+	js.queue = nil
+	if adopt {
+		p.start, p.end, p.stream = 0, js.size, true
+		return
+	}
+	p.end = p.pos
+	js.queue = append(js.queue, &piece{end: js.size, stream: true})
+}

@@ -1,0 +1,267 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"provision/internal/netx"
+)
+
+// attempt sends one request for what p still lacks and streams the answer
+// into the output. It returns nil when p is complete or was stopped.
+func (js *jobState) attempt(ctx context.Context, p *piece) error {
+	e := js.e
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	js.mu.Lock()
+	from, to, stream := p.pos, p.end, p.stream
+	rawURL, hdr := js.url, js.header
+	p.gen, p.cancel = js.gen, cancel
+	size := js.size
+	js.mu.Unlock()
+	if from >= to {
+		return nil
+	}
+
+	// A whole file or a stream from byte 0 is asked without Range.
+	ranged := from > 0 || (!stream && to != size)
+	req, err := js.newRequest(rctx, rawURL, hdr)
+	if err != nil {
+		return err
+	}
+	switch {
+	case ranged && to == unknownEnd:
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-", from))
+	case ranged:
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", from, to-1))
+	}
+
+	wd := newWatchdog(e.cfg.IdleTimeout, cancel)
+	defer wd.stop()
+	e.requests.Add(1)
+	js.requests.Add(1)
+	e.active.Add(1)
+	defer e.active.Add(-1)
+	if pr := js.j.Progress; pr != nil {
+		pr.conns.Add(1)
+		defer pr.conns.Add(-1)
+	}
+
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return js.readErr(ctx, p, wd, &netError{netx.RedactError(err)})
+	}
+	defer resp.Body.Close()
+
+	at, end, err := js.check(resp, p, from, to, ranged)
+	if err != nil {
+		// A short error body is read so the connection can be reused.
+		_, _ = io.CopyN(io.Discard, resp.Body, 64<<10)
+		return err
+	}
+	if end < 0 {
+		return nil // p stopped: the job switched to one stream
+	}
+	return js.copyBody(rctx, ctx, p, resp.Body, at, end, wd)
+}
+
+// newRequest builds a GET for rawURL with the job's headers, scoped so that
+// a redirect to another host drops them.
+func (js *jobState) newRequest(ctx context.Context, rawURL string,
+	hdr http.Header) (*http.Request, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("bad url %s", netx.Redact(rawURL))
+	}
+	names := make([]string, 0, len(hdr))
+	for k := range hdr {
+		names = append(names, k)
+	}
+	ctx = netx.Scoped(ctx, u.Host, names)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bad url %s", netx.Redact(rawURL))
+	}
+	req.Header = hdr.Clone()
+	if req.Header == nil {
+		req.Header = http.Header{}
+	}
+	req.Header.Set("User-Agent", js.e.cfg.UserAgent)
+	req.Header.Set("Accept-Encoding", "identity")
+	return req, nil
+}
+
+// check validates resp before a byte of it is written. It returns the file
+// offset of the body's first byte and the offset where the body ends
+// (unknownEnd when the stream's length is unknown), or end -1 when p was
+// stopped because the job switched to one stream.
+func (js *jobState) check(resp *http.Response, p *piece, from, to int64,
+	ranged bool) (at, end int64, err error) {
+	js.mu.Lock()
+	size := js.size
+	js.mu.Unlock()
+
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		if !ranged {
+			return 0, 0, fmt.Errorf("%w: 206 to a request without range", ErrContentRange)
+		}
+		a, b, total, err := parseContentRange(resp.Header.Get("Content-Range"))
+		switch {
+		case err != nil:
+			return 0, 0, err
+		case js.j.Size >= 0 && total >= 0 && total != size:
+			return 0, 0, fmt.Errorf("%w: server says %d bytes, expected %d",
+				ErrSizeChanged, total, size)
+		case a != from || (to != unknownEnd && b != to-1) || b < a:
+			return 0, 0, fmt.Errorf("%w: asked %d-%d, got %d-%d", ErrContentRange,
+				from, to-1, a, b)
+		case resp.ContentLength >= 0 && resp.ContentLength != b-a+1:
+			return 0, 0, fmt.Errorf("%w: content-length %d for %d-%d", ErrContentRange,
+				resp.ContentLength, a, b)
+		}
+		if err := js.checkType(resp); err != nil {
+			return 0, 0, err
+		}
+		if js.j.Size < 0 && total >= 0 {
+			js.setSize(total)
+		}
+		return from, b + 1, nil
+
+	case http.StatusOK:
+		if err := js.checkType(resp); err != nil {
+			return 0, 0, err
+		}
+		if js.j.Size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != size {
+			return 0, 0, fmt.Errorf("%w: server sends %d bytes, expected %d",
+				ErrSizeChanged, resp.ContentLength, size)
+		}
+		if js.j.Size < 0 {
+			// A stream of unknown size: a 200 (even to a resumed request)
+			// starts again from byte 0.
+			end := int64(unknownEnd)
+			if resp.ContentLength >= 0 {
+				end = resp.ContentLength
+			}
+			js.mu.Lock()
+			p.pos = 0
+			js.mu.Unlock()
+			if pr := js.j.Progress; pr != nil {
+				pr.size.Store(resp.ContentLength)
+				pr.done.Store(0)
+			}
+			return 0, end, nil
+		}
+		end := size
+		if !ranged {
+			return 0, end, nil
+		}
+		// The server ignores Range: only an answer meant to start at byte 0
+		// may be written, and the job continues as that one stream.
+		js.goRangeless(p, from == 0)
+		if from != 0 {
+			return 0, -1, nil
+		}
+		return 0, end, nil
+	}
+
+	he := &HTTPError{Status: resp.StatusCode, URL: netx.Redact(resp.Request.URL.String())}
+	switch resp.StatusCode {
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		he.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	case http.StatusRequestedRangeNotSatisfiable:
+		if _, _, total, err := parseContentRange(resp.Header.Get("Content-Range")); err == nil &&
+			js.j.Size >= 0 && total >= 0 && total != size {
+			return 0, 0, fmt.Errorf("%w: server says %d bytes, expected %d",
+				ErrSizeChanged, total, size)
+		}
+	}
+	return 0, 0, he
+}
+
+// setSize records the size a stream of unknown size turned out to have.
+func (js *jobState) setSize(n int64) {
+	js.mu.Lock()
+	js.size = n
+	js.mu.Unlock()
+	if pr := js.j.Progress; pr != nil {
+		pr.size.Store(n)
+	}
+}
+
+// webTypes are the media types of error and login pages, with the file
+// extensions for which they are the file itself.
+var webTypes = map[string][]string{
+	"text/html":        {".html", ".htm"},
+	"application/json": {".json"},
+	"text/xml":         {".xml"},
+	"application/xml":  {".xml"},
+}
+
+// checkType refuses a body whose Content-Type says it is a web page or an
+// API answer, unless the job's own name says that is what the file is.
+func (js *jobState) checkType(resp *http.Response) error {
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return nil
+	}
+	exts, web := webTypes[strings.ToLower(mt)]
+	if !web {
+		return nil
+	}
+	ext := strings.ToLower(path.Ext(js.j.Name))
+	for _, x := range exts {
+		if ext == x {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w (status %d, content-type %s)", ErrWebPage, resp.StatusCode, mt)
+}
+
+// parseContentRange parses "bytes a-b/total" and "bytes */total"; total is
+// -1 for "*", and a, b are -1 for the unsatisfied form.
+func parseContentRange(v string) (a, b, total int64, err error) {
+	bad := fmt.Errorf("%w: bad content-range %q", ErrContentRange, v)
+	rest, ok := strings.CutPrefix(strings.TrimSpace(v), "bytes ")
+	if !ok {
+		return 0, 0, 0, bad
+	}
+	rng, tot, ok := strings.Cut(strings.TrimSpace(rest), "/")
+	if !ok {
+		return 0, 0, 0, bad
+	}
+	total = -1
+	if tot != "*" {
+		if total, err = strconv.ParseInt(tot, 10, 64); err != nil || total < 0 {
+			return 0, 0, 0, bad
+		}
+	}
+	if rng == "*" {
+		if total < 0 {
+			return 0, 0, 0, bad
+		}
+		return -1, -1, total, nil
+	}
+	as, bs, ok := strings.Cut(rng, "-")
+	if !ok {
+		return 0, 0, 0, bad
+	}
+	a, errA := strconv.ParseInt(as, 10, 64)
+	b, errB := strconv.ParseInt(bs, 10, 64)
+	if errA != nil || errB != nil || a < 0 || b < a || (total >= 0 && b >= total) {
+		return 0, 0, 0, bad
+	}
+	return a, b, total, nil
+}
