@@ -1,0 +1,503 @@
+package resolver
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"provision/internal/fname"
+	"provision/internal/netx"
+)
+
+// civVersion is the part of /api/v1/model-versions/{id} the resolver uses.
+type civVersion struct {
+	ID      int64     `json:"id"`
+	ModelID int64     `json:"modelId"`
+	Name    string    `json:"name"`
+	Files   []civFile `json:"files"`
+}
+
+// civFile is one file of a CivitAI model version.
+type civFile struct {
+	ID       int64   `json:"id"`
+	Name     string  `json:"name"`
+	Type     string  `json:"type"`
+	SizeKB   float64 `json:"sizeKB"`
+	Primary  bool    `json:"primary"`
+	Metadata struct {
+		Format string `json:"format"`
+		Size   string `json:"size"`
+		FP     string `json:"fp"`
+	} `json:"metadata"`
+	Hashes map[string]string `json:"hashes"`
+}
+
+// civModel is the part of /api/v1/models/{id} the resolver uses.
+type civModel struct {
+	ID       int64  `json:"id"`
+	Name     string `json:"name"`
+	Versions []struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	} `json:"modelVersions"`
+}
+
+// civAnswer is CivitAI's JSON error body.
+type civAnswer struct {
+	Error    string `json:"error"`
+	Message  string `json:"message"`
+	Deadline string `json:"deadline"`
+}
+
+// resolveCivitAI resolves src's version and file selectors; targets and
+// messages belong to e (src differs from e when a pasted CivitAI link was
+// turned into a CivitAI lookup).
+func (r *Resolver) resolveCivitAI(ctx context.Context, e, src *Entry) ([]*Target, error) {
+	vid := strings.TrimSpace(src.VersionID)
+	v, err := r.civVersion(ctx, e, vid)
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.civChoose(e, src, v)
+	if err != nil {
+		return nil, err
+	}
+	name := e.Filename
+	if name == "" {
+		name = f.Name
+	}
+	rel := fname.Base(name)
+	if rel == "" {
+		rel = fname.Base(fmt.Sprintf("civitai-%s-%d", vid, f.ID))
+	}
+	loc, err := r.civDownload(ctx, e, vid, v.ModelID, f.ID)
+	if err != nil {
+		return nil, err
+	}
+	size, err := r.civProbe(ctx, e, loc, rel, f)
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{
+		Entry: e, Rel: rel, URL: loc, Size: size, SHA256: civSHA256(f),
+		Origin: netx.Redact(r.cfg.CivitAIEndpoint) + "/api/download/models/" +
+			url.PathEscape(vid) + "?fileId=" + strconv.FormatInt(f.ID, 10),
+	}
+	t.ETag = t.SHA256
+	t.refresh = func(ctx context.Context) (string, http.Header, error) {
+		loc, err := r.civDownload(ctx, e, vid, v.ModelID, f.ID)
+		return loc, nil, err
+	}
+	return []*Target{t}, nil
+}
+
+// civHeader is the header set for a request to u: the token only when u is
+// on the CivitAI host.
+func (r *Resolver) civHeader(u *url.URL) (http.Header, bool) {
+	h := http.Header{"Accept-Encoding": {"identity"}}
+	if r.cfg.CivitAIToken != "" && onHost(u, r.civ.Host) {
+		h.Set("Authorization", "Bearer "+r.cfg.CivitAIToken)
+		return h, true
+	}
+	return h, false
+}
+
+// civGet GETs a CivitAI API URL without following redirects.
+func (r *Resolver) civGet(ctx context.Context, e *Entry, raw string) (*http.Response, bool,
+	error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, false, entryErr(e, failf(ErrUnsupported, "bad CivitAI URL %s",
+			netx.Redact(raw)), "check CIVITAI_ENDPOINT and model_id")
+	}
+	h, sent := r.civHeader(u)
+	h.Set("Accept", "application/json")
+	resp, err := r.send(ctx, r.noFollow, http.MethodGet, raw, h)
+	if err != nil {
+		return nil, sent, r.unreachable(e, "CivitAI", u, err)
+	}
+	return resp, sent, nil
+}
+
+// civVersion fetches a version's metadata; a 404 checks whether the id is
+// a model id instead, to say so.
+func (r *Resolver) civVersion(ctx context.Context, e *Entry, vid string) (*civVersion, error) {
+	resp, sent, err := r.civGet(ctx, e,
+		r.cfg.CivitAIEndpoint+"/api/v1/model-versions/"+url.PathEscape(vid))
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var v civVersion
+		err := json.NewDecoder(resp.Body).Decode(&v)
+		_ = resp.Body.Close()
+		if err != nil {
+			return nil, entryErr(e, failf(ErrUnavailable,
+				"CivitAI's description of version %s is not JSON: %v", vid, err),
+				"check CIVITAI_ENDPOINT")
+		}
+		return &v, nil
+	case http.StatusNotFound, http.StatusBadRequest:
+		discard(resp)
+		if err := r.civModelInstead(ctx, e, vid); err != nil {
+			return nil, err
+		}
+		return nil, entryErr(e, failf(ErrVersionNotFound,
+			"CivitAI has no model version %s", vid),
+			"model_id must be a version id: the number after modelVersionId= in the "+
+				"model page's address")
+	}
+	return nil, r.civError(e, vid, 0, -1, resp, sent)
+}
+
+// civModelInstead returns the "this is a model id" error when vid names a
+// model, and nil otherwise.
+func (r *Resolver) civModelInstead(ctx context.Context, e *Entry, vid string) error {
+	resp, _, err := r.civGet(ctx, e, r.cfg.CivitAIEndpoint+"/api/v1/models/"+url.PathEscape(vid))
+	if err != nil {
+		return nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		discard(resp)
+		return nil
+	}
+	var m civModel
+	err = json.NewDecoder(resp.Body).Decode(&m)
+	_ = resp.Body.Close()
+	if err != nil || len(m.Versions) == 0 {
+		return nil
+	}
+	var list []string
+	for i, v := range m.Versions {
+		if i == 10 {
+			list = append(list, fmt.Sprintf("and %d more", len(m.Versions)-i))
+			break
+		}
+		list = append(list, fmt.Sprintf("%d (%s)", v.ID, v.Name))
+	}
+	return entryErr(e, failf(ErrModelNotVersion,
+		"CivitAI id %s is a model (%q), not a model version", vid, m.Name),
+		"set model_id to one of its version ids: "+strings.Join(list, ", "))
+}
+
+// civDownload asks the download endpoint for one file without following
+// its redirect and returns the signed storage URL it points to. The token
+// goes to the CivitAI host only; the storage URL gets no header.
+func (r *Resolver) civDownload(ctx context.Context, e *Entry, vid string, model, fid int64) (
+	string, error) {
+	raw := r.cfg.CivitAIEndpoint + "/api/download/models/" + url.PathEscape(vid) +
+		"?fileId=" + strconv.FormatInt(fid, 10)
+	for hop := 0; hop < 5; hop++ {
+		resp, sent, err := r.civGet(ctx, e, raw)
+		if err != nil {
+			return "", err
+		}
+		if !isRedirect(resp.StatusCode) {
+			if resp.StatusCode == http.StatusOK {
+				ct := resp.Header.Get("Content-Type")
+				discard(resp)
+				return "", entryErr(e, failf(ErrNotAFile,
+					"CivitAI answered the download of version %s with a %s document instead "+
+						"of a redirect to the file (%s)", vid, mediaType(ct), tokenNote(sent)),
+					"the version may need CIVITAI_TOKEN or may not be downloadable; see "+
+						r.civPage(model, vid))
+			}
+			return "", r.civError(e, vid, model, fid, resp, sent)
+		}
+		loc, err := resp.Location()
+		discard(resp)
+		if err != nil {
+			return "", entryErr(e, failf(ErrUnavailable,
+				"CivitAI redirected the download of version %s nowhere", vid), "try again later")
+		}
+		if !onHost(loc, r.civ.Host) {
+			return loc.String(), nil
+		}
+		if strings.Contains(strings.ToLower(loc.Path), "login") {
+			return "", r.civLogin(e, vid, model, sent, "")
+		}
+		raw = loc.String()
+	}
+	return "", entryErr(e, failf(ErrUnavailable,
+		"CivitAI redirected the download of version %s too often", vid), "try again later")
+}
+
+// civPage is the web page of a version, for messages.
+func (r *Resolver) civPage(model int64, vid string) string {
+	base := netx.Redact(r.cfg.CivitAIEndpoint)
+	if model > 0 {
+		return fmt.Sprintf("%s/models/%d?modelVersionId=%s", base, model, vid)
+	}
+	return base + "/model-versions/" + vid
+}
+
+// civLogin is the login wall's message.
+func (r *Resolver) civLogin(e *Entry, vid string, model int64, sent bool, said string) error {
+	if !sent {
+		return entryErr(e, failf(ErrAuthRequired,
+			"CivitAI requires a login to download version %s and no token was sent%s", vid,
+			said), "set CIVITAI_TOKEN to an API key from "+
+			netx.Redact(r.cfg.CivitAIEndpoint)+"/user/account")
+	}
+	return entryErr(e, failf(ErrNotApproved,
+		"CivitAI refused to download version %s although a token was sent: the token is "+
+			"invalid or the creator disabled downloads%s", vid, said),
+		"check CIVITAI_TOKEN at "+netx.Redact(r.cfg.CivitAIEndpoint)+
+			"/user/account and the version's page "+r.civPage(model, vid))
+}
+
+// civError turns an error answer of the API or download endpoint into the
+// message for its case.
+func (r *Resolver) civError(e *Entry, vid string, model, fid int64, resp *http.Response,
+	sent bool) error {
+	var a civAnswer
+	_ = json.Unmarshal(readSmall(resp), &a)
+	said := ""
+	if m := clean(a.Message); m != "" {
+		said = " (CivitAI says: " + m + ")"
+	}
+	page := r.civPage(model, vid)
+	switch st := resp.StatusCode; {
+	case st == http.StatusTooManyRequests:
+		return entryErr(e, failf(ErrRateLimited,
+			"CivitAI kept answering 429 Too Many Requests for version %s", vid),
+			"wait a few minutes and run again")
+	case st == http.StatusUnauthorized:
+		return r.civLogin(e, vid, model, sent, said)
+	case st == http.StatusForbidden && strings.Contains(strings.ToLower(a.Error), "early"):
+		until := ""
+		if d := clean(a.Deadline); d != "" {
+			until = " until " + d
+		}
+		return entryErr(e, failf(ErrEarlyAccess,
+			"CivitAI version %s is in early access%s (%s)", vid, until, tokenNote(sent)),
+			"buy early access on "+page+" with the token's account, or wait for the deadline")
+	case st == http.StatusForbidden:
+		return entryErr(e, failf(ErrNotApproved,
+			"CivitAI refused to download version %s (403, %s)%s", vid, tokenNote(sent), said),
+			"check CIVITAI_TOKEN and the version's page "+page)
+	case st == http.StatusGone:
+		return entryErr(e, failf(ErrArchived,
+			"CivitAI version %s was archived and its files are no longer available", vid),
+			"pick another version on "+page)
+	case st == http.StatusNotFound && fid > 0:
+		return entryErr(e, failf(ErrFileNotFound,
+			"CivitAI has no file %d in version %s%s", fid, vid, said),
+			"check file_id against the files listed on "+page)
+	case st == http.StatusNotFound:
+		return entryErr(e, failf(ErrVersionNotFound, "CivitAI has no model version %s%s",
+			vid, said), "check model_id (a version id)")
+	}
+	return entryErr(e, failf(ErrUnavailable, "CivitAI answered %d for version %s",
+		resp.StatusCode, vid), "try again later")
+}
+
+// clean keeps a server-provided phrase printable and short.
+func clean(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// civSHA256 is a file's lowercase SHA256 from the API, or "".
+func civSHA256(f *civFile) string {
+	for k, v := range f.Hashes {
+		if strings.EqualFold(k, "SHA256") && isHex64(v) {
+			return strings.ToLower(v)
+		}
+	}
+	return ""
+}
+
+// civChoose picks the file src selects: the primary file by default, else
+// the one file matching every selector given (file_id, type, format, fp,
+// size). No match or several matches are errors listing the choices.
+func (r *Resolver) civChoose(e, src *Entry, v *civVersion) (*civFile, error) {
+	vid := strings.TrimSpace(src.VersionID)
+	if len(v.Files) == 0 {
+		return nil, entryErr(e, failf(ErrFileNotFound, "CivitAI version %s lists no files", vid),
+			"pick another version on "+r.civPage(v.ModelID, vid))
+	}
+	sel := civSelectors(src)
+	var hits []*civFile
+	for i := range v.Files {
+		f := &v.Files[i]
+		if len(sel) == 0 && f.Primary || len(sel) > 0 && matchesAll(f, sel) {
+			hits = append(hits, f)
+		}
+	}
+	if len(sel) == 0 && len(hits) == 0 && len(v.Files) == 1 {
+		hits = append(hits, &v.Files[0])
+	}
+	var choices []string
+	for i := range v.Files {
+		choices = append(choices, describe(&v.Files[i]))
+	}
+	what := strings.Join(sel.strings(), " ")
+	switch {
+	case len(hits) == 1:
+		return hits[0], nil
+	case len(hits) == 0 && len(sel) == 0:
+		return nil, entryErr(e, failf(ErrAmbiguous,
+			"CivitAI version %s has %d files and none is marked primary: %s", vid,
+			len(v.Files), strings.Join(choices, "; ")), "set file_id to one of these ids")
+	case len(hits) == 0:
+		return nil, entryErr(e, failf(ErrNoMatch,
+			"no file of CivitAI version %s matches %s; the files are: %s", vid, what,
+			strings.Join(choices, "; ")), "set file_id, type, format, fp or size to match one")
+	}
+	var hit []string
+	for _, f := range hits {
+		hit = append(hit, describe(f))
+	}
+	return nil, entryErr(e, failf(ErrAmbiguous,
+		"%d files of CivitAI version %s match %s: %s", len(hits), vid,
+		cmpOr(what, "primary"), strings.Join(hit, "; ")),
+		"add file_id (or type, format, fp, size) to pick one")
+}
+
+// selector is one "field = value" a CivitAI entry chose a file by.
+type selector struct{ field, value string }
+
+type selectors []selector
+
+func (s selectors) strings() []string {
+	var out []string
+	for _, x := range s {
+		out = append(out, fmt.Sprintf("%s=%q", x.field, x.value))
+	}
+	return out
+}
+
+// civSelectors lists the selectors set on src.
+func civSelectors(src *Entry) selectors {
+	var s selectors
+	for _, x := range []selector{
+		{"file_id", src.FileID}, {"type", src.Type}, {"format", src.Format},
+		{"fp", src.FP}, {"size", src.Size},
+	} {
+		if x.value = strings.TrimSpace(x.value); x.value != "" {
+			s = append(s, x)
+		}
+	}
+	return s
+}
+
+// matchesAll reports whether f matches every selector. Words compare
+// without case, spaces or a plural "s": "safetensors" matches "SafeTensor".
+func matchesAll(f *civFile, sel selectors) bool {
+	for _, s := range sel {
+		var have string
+		switch s.field {
+		case "file_id":
+			if strconv.FormatInt(f.ID, 10) != s.value {
+				return false
+			}
+			continue
+		case "type":
+			have = f.Type
+		case "format":
+			have = f.Metadata.Format
+		case "fp":
+			have = f.Metadata.FP
+		case "size":
+			have = f.Metadata.Size
+		}
+		if norm(have) != norm(s.value) {
+			return false
+		}
+	}
+	return true
+}
+
+// norm folds a selector word for comparison.
+func norm(s string) string {
+	s = strings.ToLower(strings.Join(strings.FieldsFunc(s, func(r rune) bool {
+		return r == ' ' || r == '-' || r == '_'
+	}), ""))
+	return strings.TrimSuffix(s, "s")
+}
+
+// describe is one file as a choice in messages:
+// "2 (m-fp8.safetensors, Model, SafeTensor, fp8, pruned, 6.1 GB)".
+func describe(f *civFile) string {
+	parts := []string{f.Name, f.Type, f.Metadata.Format, f.Metadata.FP, f.Metadata.Size,
+		approx(f.SizeKB)}
+	var keep []string
+	for _, p := range parts {
+		if p = clean(p); p != "" {
+			keep = append(keep, p)
+		}
+	}
+	if f.Primary {
+		keep = append(keep, "primary")
+	}
+	return fmt.Sprintf("%d (%s)", f.ID, strings.Join(keep, ", "))
+}
+
+// approx renders an approximate kilobyte count for people.
+func approx(kb float64) string {
+	switch {
+	case kb <= 0:
+		return ""
+	case kb >= 1<<20:
+		return fmt.Sprintf("%.1f GB", kb/(1<<20))
+	case kb >= 1<<10:
+		return fmt.Sprintf("%.1f MB", kb/(1<<10))
+	}
+	return fmt.Sprintf("%.0f KB", kb)
+}
+
+// cmpOr returns a, or b when a is empty.
+func cmpOr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a
+}
+
+// civProbe asks signed storage for the file's first byte: the exact size
+// (sizeKB is only approximate) and proof that a file, not a page, is
+// served. A size far from sizeKB means the wrong thing is served.
+func (r *Resolver) civProbe(ctx context.Context, e *Entry, loc, rel string, f *civFile) (int64,
+	error) {
+	p, err := r.probe(ctx, loc, nil)
+	if err != nil {
+		u, _ := url.Parse(loc)
+		return 0, r.unreachable(e, "CivitAI's storage", u, err)
+	}
+	switch {
+	case p.status == http.StatusRequestedRangeNotSatisfiable,
+		p.status == http.StatusMethodNotAllowed, p.status == http.StatusNotImplemented:
+		return -1, nil
+	case p.status/100 != 2:
+		return 0, entryErr(e, failf(ErrUnavailable,
+			"CivitAI's storage answered %d for %s", p.status, netx.Redact(loc)),
+			"try again later")
+	case notAFile(rel, p.contentType):
+		return 0, entryErr(e, failf(ErrNotAFile,
+			"CivitAI's storage answered with a %s document instead of %s",
+			mediaType(p.contentType), rel), "check the version's page for the file")
+	}
+	if p.size >= 0 && f.SizeKB > 0 {
+		want := f.SizeKB * 1024
+		if d := float64(p.size) - want; d > want/50+65536 || -d > want/50+65536 {
+			return 0, entryErr(e, failf(ErrNotAFile,
+				"CivitAI's storage serves %d bytes for %s but the API says about %s",
+				p.size, rel, approx(f.SizeKB)), "try again later; if it persists, set file_id")
+		}
+	}
+	return p.size, nil
+}
