@@ -1,0 +1,124 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPresent(t *testing.T) {
+	dir := t.TempDir()
+	final := filepath.Join(dir, "m.bin")
+	data := content(40_000, 20)
+	if err := os.WriteFile(final, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		size int64
+		sha  string
+		want bool
+	}{
+		{"size matches", 40_000, "", true},
+		{"size differs", 39_999, "", false},
+		{"size and hash match", 40_000, sum(data), true},
+		{"hash in upper case", 40_000, strings.ToUpper(sum(data)), true},
+		{"hash differs", 40_000, sum(data[1:]), false},
+		{"hash only", -1, sum(data), true},
+		{"nothing known, cached", -1, "", true}, // hashed by the cases above
+	}
+	for _, c := range cases {
+		got, err := Present(ctx, final, c.size, c.sha)
+		if err != nil || got != c.want {
+			t.Errorf("%s: Present = %v, %v; want %v", c.name, got, err, c.want)
+		}
+	}
+
+	if ok, err := Present(ctx, filepath.Join(dir, "missing"), 1, ""); ok || err != nil {
+		t.Errorf("missing file: %v %v", ok, err)
+	}
+	if _, err := Present(ctx, dir, -1, ""); err == nil {
+		t.Error("a folder at the final path: no error")
+	}
+	other := filepath.Join(dir, "user.bin")
+	os.WriteFile(other, data, 0o644)
+	if ok, _ := Present(ctx, other, -1, ""); ok {
+		t.Error("unknown size and hash: a file provision never checked counts as present")
+	}
+}
+
+// TestPresentUsesCache proves a verified, unchanged file is not hashed
+// again: the cache's word is taken, and a change to the file voids it.
+func TestPresentUsesCache(t *testing.T) {
+	dir := t.TempDir()
+	final := filepath.Join(dir, "m.bin")
+	data := content(10_000, 21)
+	os.WriteFile(final, data, 0o644)
+	ctx := context.Background()
+	if ok, err := Present(ctx, final, 10_000, sum(data)); !ok || err != nil {
+		t.Fatalf("first check: %v %v", ok, err)
+	}
+	cache := filepath.Join(dir, cacheName)
+	raw, err := os.ReadFile(cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c cacheFile
+	if err := json.Unmarshal(raw, &c); err != nil || c.Files["m.bin"].SHA256 != sum(data) {
+		t.Fatalf("cache after first check: %s (%v)", raw, err)
+	}
+
+	// Doctor the cached digest: an unchanged file is judged by it alone.
+	e := c.Files["m.bin"]
+	e.SHA256 = sum([]byte("doctored"))
+	c.Files["m.bin"] = e
+	raw, _ = json.Marshal(c)
+	os.WriteFile(cache, raw, 0o644)
+	if ok, _ := Present(ctx, final, 10_000, sum(data)); ok {
+		t.Fatal("file was hashed again instead of trusting the cache")
+	}
+	if ok, _ := Present(ctx, final, 10_000, sum([]byte("doctored"))); !ok {
+		t.Fatal("cache not used")
+	}
+
+	// Rewriting the file (same size) changes its key: it is hashed again.
+	changed := content(10_000, 22)
+	os.WriteFile(final+".new", changed, 0o644)
+	os.Rename(final+".new", final)
+	if ok, _ := Present(ctx, final, 10_000, sum(changed)); !ok {
+		t.Fatal("changed file not rehashed")
+	}
+	if ok, _ := Present(ctx, final, 10_000, sum(data)); ok {
+		t.Fatal("stale cache entry trusted after the file changed")
+	}
+}
+
+func TestFinishRecordsCache(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "m.bin")
+	data := content(3000, 23)
+	id := Identity{Origin: "u", Size: 3000, SHA256: sum(data)}
+	if err := download(t, final, id, data); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(final)
+	e, ok := lookupVerified(final, fi)
+	if !ok || e.SHA256 != sum(data) {
+		t.Fatalf("cache after Finish: %+v %v", e, ok)
+	}
+}
+
+func TestPresentCanceled(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "m.bin")
+	os.WriteFile(final, content(2<<20, 24), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Present(ctx, final, 2<<20, sum(nil))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Present with a canceled ctx = %v", err)
+	}
+}
