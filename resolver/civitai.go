@@ -238,6 +238,11 @@ func (r *Resolver) civPage(model int64, vid string) string {
 
 // civLogin is the login wall's message.
 func (r *Resolver) civLogin(e *Entry, vid string, model int64, sent bool, said string) error {
+	if strings.Contains(strings.ToLower(said), "disabled") {
+		return entryErr(e, failf(ErrNotApproved,
+			"CivitAI says the creator disabled downloads of version %s (%s)", vid,
+			tokenNote(sent)), "pick another version on "+r.civPage(model, vid))
+	}
 	if !sent {
 		return entryErr(e, failf(ErrAuthRequired,
 			"CivitAI requires a login to download version %s and no token was sent%s", vid,
