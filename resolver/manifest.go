@@ -1,6 +1,7 @@
 package resolver
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/url"
@@ -8,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 
@@ -46,7 +48,7 @@ func ParseManifest(origin string, data []byte, getenv func(string) string) (*Man
 	var raw map[string]any
 	md, err := toml.Decode(string(data), &raw)
 	if err != nil {
-		return nil, syntaxError(origin, err)
+		return nil, syntaxError(origin, data, err)
 	}
 
 	p := &parser{getenv: getenv, order: make(map[string]int)}
@@ -69,7 +71,7 @@ func ParseManifest(origin string, data []byte, getenv func(string) string) (*Man
 		default:
 			p.ps.add(toml.Key{top}.String(), "",
 				"unknown top-level key%s; a manifest has [settings] and [models.<category>] tables",
-				didYouMean(top, []string{"settings", "models"}))
+				meant(top, []string{"settings", "models"}))
 		}
 	}
 	p.duplicates(m.Entries)
@@ -79,15 +81,31 @@ func ParseManifest(origin string, data []byte, getenv func(string) string) (*Man
 	return m, nil
 }
 
-// syntaxError turns the TOML library's error into a *SyntaxError.
-func syntaxError(origin string, err error) error {
+// syntaxError turns the TOML library's error into a *SyntaxError. The
+// position is computed from the byte offset the library gives, because its
+// line counter is one ahead when the offending character is a line break;
+// columns count characters, as editors do.
+func syntaxError(origin string, data []byte, err error) error {
 	se := &SyntaxError{File: origin, Line: 1, Column: 1, Msg: err.Error(), Err: err}
 	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		se.Msg = pe.Message
-		if pe.Position.Line > 0 {
-			se.Line, se.Column = pe.Position.Line, max(pe.Position.Col, 1)
+	if !errors.As(err, &pe) {
+		return se
+	}
+	se.Msg = pe.Message
+	switch pos := pe.Position; {
+	case pos.Start == 0 && pos.Line > 1:
+		se.Line, se.Column = pos.Line, max(pos.Col, 1)
+	case pos.Line > 0:
+		// The library skips a byte order mark before counting offsets.
+		for _, bom := range []string{"\xef\xbb\xbf", "\xff\xfe", "\xfe\xff"} {
+			if bytes.HasPrefix(data, []byte(bom)) {
+				data = data[len(bom):]
+				break
+			}
 		}
+		before := data[:min(max(pos.Start, 0), len(data))]
+		se.Line = bytes.Count(before, []byte("\n")) + 1
+		se.Column = utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
 	}
 	return se
 }
@@ -141,7 +159,7 @@ func (p *parser) models(v any) []*Entry {
 		canon, ok := CanonicalCategory(cat)
 		if !ok {
 			p.ps.add(key.String(), "", "unknown category %q%s; valid categories: %s",
-				cat, didYouMean(normName(cat), allCategorySpellings()),
+				cat, meant(normName(cat), allCategorySpellings()),
 				strings.Join(categoryNames(), ", "))
 			continue
 		}
@@ -346,8 +364,7 @@ func versionID(s string) (string, string) {
 // checkRepo checks a HuggingFace repo id without its kind prefix.
 func checkRepo(repo string) string {
 	if strings.Contains(repo, "://") || strings.HasPrefix(repo, "huggingface.co/") {
-		return fmt.Sprintf("%q is a link; write only \"owner/name\", "+
-			"e.g. \"stabilityai/stable-diffusion-xl-base-1.0\"", netx.Redact(repo))
+		return fmt.Sprintf("%q is a link; write only %s", netx.Redact(repo), repoFromLink(repo))
 	}
 	owner, name, ok := strings.Cut(repo, "/")
 	if !ok || !repoPart(owner) || !repoPart(name) {
@@ -355,6 +372,33 @@ func checkRepo(repo string) string {
 			"e.g. \"stabilityai/stable-diffusion-xl-base-1.0\"", repo)
 	}
 	return ""
+}
+
+// repoFromLink suggests the repo (and file) fields for a pasted hub link.
+func repoFromLink(link string) string {
+	if !strings.Contains(link, "://") {
+		link = "https://" + link
+	}
+	u, err := url.Parse(link)
+	if err != nil {
+		return "\"owner/name\""
+	}
+	segs := strings.Split(strings.Trim(u.Path, "/"), "/")
+	prefix := ""
+	if len(segs) > 0 && (segs[0] == "datasets" || segs[0] == "spaces") {
+		prefix, segs = segs[0]+"/", segs[1:]
+	}
+	if len(segs) < 2 || !repoPart(segs[0]) || !repoPart(segs[1]) {
+		return "\"owner/name\", e.g. \"stabilityai/stable-diffusion-xl-base-1.0\""
+	}
+	out := fmt.Sprintf("repo = %q", prefix+segs[0]+"/"+segs[1])
+	if len(segs) >= 5 && (segs[2] == "blob" || segs[2] == "resolve") {
+		out += fmt.Sprintf(", file = %q", strings.Join(segs[4:], "/"))
+		if segs[3] != "main" {
+			out += fmt.Sprintf(", revision = %q", segs[3])
+		}
+	}
+	return out
 }
 
 // repoPart reports whether s can be one half of a HuggingFace repo id.

@@ -151,6 +151,14 @@ func didYouMean(word string, candidates []string) string {
 	return ""
 }
 
+// meant renders suggest's answer for the middle of a message.
+func meant(word string, candidates []string) string {
+	if s := suggest(word, candidates); s != "" {
+		return " (did you mean " + s + "?)"
+	}
+	return ""
+}
+
 // squash lowercases s and drops '_', '-' and spaces.
 func squash(s string) string {
 	return strings.NewReplacer("_", "", "-", "", " ", "").Replace(strings.ToLower(s))

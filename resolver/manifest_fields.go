@@ -25,13 +25,23 @@ func (r *fieldReader) read(e *Entry) {
 	for _, s := range sourceOrder {
 		known = append(known, sourceFields[s]...)
 	}
+	var unknown []string
 	for _, f := range r.p.keys(r.at, r.m) {
 		if !slices.Contains(known, f) {
-			r.add(f, "unknown field%s", r.unknownTail(f, known))
+			unknown = append(unknown, f)
 		}
 	}
 
-	e.Source = r.source()
+	// A misspelt model_id is the likely reason no source shows: report the
+	// spelling alone.
+	e.Source = r.source(len(unknown) > 0)
+	valid := known
+	if e.Source != "" {
+		valid = append(append([]string(nil), commonFields...), sourceFields[e.Source]...)
+	}
+	for _, f := range unknown {
+		r.add(f, "unknown field%s", r.unknownTail(f, known, valid))
+	}
 	if e.Source != "" {
 		r.foreign(e.Source)
 	}
@@ -50,11 +60,11 @@ func (r *fieldReader) read(e *Entry) {
 }
 
 // unknownTail suggests a field close to f, else lists the valid ones.
-func (r *fieldReader) unknownTail(f string, known []string) string {
+func (r *fieldReader) unknownTail(f string, known, valid []string) string {
 	if t := didYouMean(f, known); t != "" {
 		return t
 	}
-	return "; valid fields: " + strings.Join(known, ", ")
+	return "; valid fields: " + strings.Join(valid, ", ")
 }
 
 func (r *fieldReader) add(field, format string, args ...any) {
@@ -65,7 +75,7 @@ func (r *fieldReader) has(f string) bool { _, ok := r.m[f]; return ok }
 
 // source returns the entry's source, given or inferred, or "" after a
 // reported problem.
-func (r *fieldReader) source() Source {
+func (r *fieldReader) source(quiet bool) Source {
 	if r.has("source") {
 		s, ok := r.str("source")
 		if !ok {
@@ -74,7 +84,7 @@ func (r *fieldReader) source() Source {
 		src, ok := parseSource(s)
 		if !ok {
 			r.add("source", "unknown source %q%s; valid: huggingface (or hf), civitai, url",
-				s, didYouMean(s, []string{"huggingface", "civitai", "url"}))
+				s, meant(s, []string{"huggingface", "civitai", "url"}))
 			return ""
 		}
 		return src
@@ -92,7 +102,9 @@ func (r *fieldReader) source() Source {
 	}
 	switch len(found) {
 	case 0:
-		r.add("", "no source: give repo (huggingface), model_id (civitai) or url")
+		if !quiet {
+			r.add("", "no source: give repo (huggingface), model_id (civitai) or url")
+		}
 		return ""
 	case 1:
 		return src

@@ -66,7 +66,7 @@ func (p *parser) settings(v any) Settings {
 			s.Folders = p.folders(tbl[k])
 		default:
 			p.ps.add("settings", k, "unknown setting%s; valid settings: %s",
-				didYouMean(k, settingKeys), strings.Join(settingKeys, ", "))
+				meant(k, settingKeys), strings.Join(settingKeys, ", "))
 		}
 	}
 	return s
@@ -108,7 +108,7 @@ func (p *parser) folders(v any) map[string]string {
 		canon, ok := CanonicalCategory(k)
 		if !ok {
 			p.ps.add("settings", field, "unknown category%s; valid categories: %s",
-				didYouMean(normName(k), allCategorySpellings()), strings.Join(categoryNames(), ", "))
+				meant(normName(k), allCategorySpellings()), strings.Join(categoryNames(), ", "))
 			continue
 		}
 		dir, ok := tbl[k].(string)
@@ -165,7 +165,8 @@ func ParseRate(s string) (float64, error) {
 			"like \"200MB/s\"", s)
 	}
 
-	unit := strings.TrimSpace(t[i:])
+	written := strings.TrimSpace(t[i:])
+	unit := written
 	switch {
 	case strings.HasSuffix(unit, "bps"): // Mbps: bits
 		unit = strings.TrimSuffix(unit, "bps") + "bit"
@@ -181,7 +182,7 @@ func ParseRate(s string) (float64, error) {
 	mult, ok := rateUnits[unit]
 	if !ok {
 		return 0, fmt.Errorf("parse rate %q: unknown unit %q; use B, K, M, G, KB, MB, GB, "+
-			"KiB, MiB, GiB, or Mbit", s, unit)
+			"KiB, MiB, GiB, or Mbit", s, written)
 	}
 	r := num * mult
 	if math.IsInf(r, 0) || math.IsNaN(r) {
