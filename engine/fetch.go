@@ -147,7 +147,7 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		js.mu.Unlock()
 
 		err := js.attempt(ctx, p)
-		if err == nil || js.stopped(p) {
+		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -45,6 +45,7 @@ type fault struct {
 	stall       bool          // after cut bytes, keep the connection open and silent
 	rate        int64         // bytes per second, 0 = as fast as possible
 	delay       time.Duration // before the headers
+	noLength    bool          // no Content-Length: a chunked body
 }
 
 // request is one request the server saw.
@@ -149,7 +150,9 @@ func (s *testServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	record(span.Range{Start: start, End: end})
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(end-start, 10))
+	if !f.noLength {
+		w.Header().Set("Content-Length", strconv.FormatInt(end-start, 10))
+	}
 	w.WriteHeader(status)
 
 	body := s.data[start:end]
@@ -163,7 +166,8 @@ func (s *testServer) serve(w http.ResponseWriter, r *http.Request) {
 			case <-time.After(20 * time.Second):
 			}
 		}
-		return // the server closes a connection whose body fell short
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // drop the connection, even for a chunked body
 	}
 	if f.rate > 0 {
 		step := max(f.rate/20, 1)
