@@ -1,0 +1,137 @@
+package main
+
+import (
+	"io"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Flag names shared by run, get, demo and plan.
+const (
+	flagModelsDir   = "models-dir"
+	flagLinkDir     = "link-dir"
+	flagLayout      = "layout"
+	flagConnections = "connections"
+	flagMaxRate     = "max-rate"
+	flagLogFile     = "log-file"
+	flagJSON        = "json"
+	flagQuiet       = "quiet"
+	flagVerbose     = "verbose"
+)
+
+func transferFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: flagModelsDir, Usage: "folder the models are written to " +
+			"(env PROVISION_MODELS_DIR; default /workspace/fooocus/models in a container, else ./models)"},
+		&cli.StringFlag{Name: flagLinkDir, Usage: "folder the UI reads, linked to the models folder " +
+			"(env PROVISION_LINK_DIR; default /opt/fooocus/models in a container, else none)"},
+		&cli.StringFlag{Name: flagLayout, Usage: "folder names: fooocus, comfyui or a1111 " +
+			"(env PROVISION_LAYOUT; default fooocus)"},
+		&cli.IntFlag{Name: flagConnections, Usage: "HTTP connections shared by all files " +
+			"(env PROVISION_CONNECTIONS; default 16)"},
+		&cli.StringFlag{Name: flagMaxRate, Usage: "total bandwidth cap such as 200MB/s; 0 = none " +
+			"(env PROVISION_MAX_RATE)"},
+		&cli.StringFlag{Name: flagLogFile, Usage: "also write a log here " +
+			"(env PROVISION_LOG_FILE; default /workspace/logs/provision.log when /workspace exists)"},
+		&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "only the summary and errors"},
+		&cli.BoolFlag{Name: flagVerbose, Aliases: []string{"v"}, Usage: "log every retry and step"},
+	}
+}
+
+func newApp(stdout, stderr io.Writer, getenv func(string) string) *cli.App {
+	env := &environment{stdout: stdout, stderr: stderr, getenv: getenv}
+	app := &cli.App{
+		Name:  "provision",
+		Usage: "download AI model files onto a GPU host, fast, verified and resumable",
+		Description: "Reads a TOML manifest of HuggingFace, CivitAI and URL entries and puts " +
+			"every file into the models folder.\nExit codes: 0 all present, 1 some failed, " +
+			"2 bad usage or manifest, 130 interrupted (rerun resumes).",
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		ExitErrHandler:  func(*cli.Context, error) {}, // exit codes are chosen in run
+		Commands: []*cli.Command{
+			{
+				Name:      "run",
+				Usage:     "provision every entry of a manifest",
+				ArgsUsage: "[CONFIG]   (path or http(s) URL; else $PROVISION_URL; else ./provision.toml)",
+				Flags:     transferFlags(),
+				Action:    env.runCmd,
+			},
+			{
+				Name:      "plan",
+				Usage:     "dry run: resolve every entry and show what would be fetched",
+				ArgsUsage: "[CONFIG]",
+				Flags: append(transferFlags(),
+					&cli.BoolFlag{Name: flagJSON, Usage: "print the plan as JSON"}),
+				Action: env.planCmd,
+			},
+			{
+				Name:      "get",
+				Usage:     "download one URL through the same engine",
+				ArgsUsage: "URL",
+				Flags: append(transferFlags(),
+					&cli.StringFlag{Name: "output", Aliases: []string{"o"},
+						Usage: "file to write (default: the name the server gives, in .)"}),
+				Action: env.getCmd,
+			},
+			{
+				Name:   "demo",
+				Usage:  "provision the bundled example manifest from the built-in simulator into ./models",
+				Flags:  transferFlags(),
+				Action: env.demoCmd,
+			},
+		},
+	}
+	return app
+}
+
+// environment is what commands share: where output goes and how the
+// process environment is read (tests pass their own).
+type environment struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// reorderArgs moves a subcommand's flags in front of its positional
+// arguments, so that "provision run x.toml --models-dir m" works as users
+// type it (the flag package stops at the first positional argument).
+// Everything after "--" is left alone.
+func reorderArgs(args []string) []string {
+	if len(args) < 3 {
+		return args
+	}
+	valueFlags := map[string]bool{}
+	for _, f := range append(transferFlags(), &cliOutput) {
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			continue
+		}
+		for _, n := range f.Names() {
+			valueFlags[n] = true
+		}
+	}
+	out := []string{args[0], args[1]}
+	var flags, pos []string
+	rest := args[2:]
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			pos = append(pos, rest[i:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if !strings.Contains(name, "=") && valueFlags[name] && i+1 < len(rest) {
+			flags = append(flags, rest[i+1])
+			i++
+		}
+	}
+	return append(append(out, flags...), pos...)
+}
+
+var cliOutput = cli.StringFlag{Name: "output", Aliases: []string{"o"}}

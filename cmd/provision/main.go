@@ -1,0 +1,72 @@
+// Command provision puts AI model files onto a GPU host: it reads a TOML
+// manifest of HuggingFace, CivitAI and URL entries, downloads every file with
+// the chunked engine into the models folder, verifies it, and links it where
+// the UI looks. See the README for the manifest format and the commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, as documented in the README.
+const (
+	exitOK          = 0
+	exitFailed      = 1   // some entries failed; the others completed
+	exitUsage       = 2   // bad command line or manifest
+	exitInterrupted = 130 // SIGINT/SIGTERM; journals kept, a rerun resumes
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: tests call it with their own arguments,
+// writers and environment.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer,
+	getenv func(string) string) int {
+	app := newApp(stdout, stderr, getenv)
+	err := app.RunContext(ctx, reorderArgs(args))
+	return exitCode(ctx, err, stderr)
+}
+
+// exitCode maps the error a command returned to the process exit code and
+// prints it once.
+func exitCode(ctx context.Context, err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	var ex *exitError
+	if errors.As(err, &ex) {
+		if ex.msg != "" {
+			fmt.Fprintln(stderr, "provision:", ex.msg)
+		}
+		return ex.code
+	}
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "provision: interrupted; journals kept, run again to resume")
+		return exitInterrupted
+	}
+	fmt.Fprintln(stderr, "provision:", err)
+	return exitUsage
+}
+
+// exitError carries a chosen exit code out of a command.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func usageErr(format string, a ...any) error {
+	return &exitError{code: exitUsage, msg: fmt.Sprintf(format, a...)}
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"provision/resolver"
+)
+
+// config is everything a provisioning run needs, after flags, environment,
+// manifest and defaults have been merged (in that order of precedence).
+type config struct {
+	ModelsDir   string
+	LinkDir     string
+	Layout      string
+	Folders     map[string]string
+	Connections int
+	MaxRate     float64 // bytes per second; 0 = unlimited
+	LogFile     string
+	Quiet       bool
+	Verbose     bool
+	DryRun      bool
+
+	HFToken         string
+	CivitAIToken    string
+	HFEndpoint      string
+	CivitAIEndpoint string
+}
+
+// defaultConnections was chosen by measurement against the simulated CDN:
+// per-connection caps make more connections pay off up to about 16.
+const defaultConnections = 16
+
+// setting returns the value of a string setting by precedence:
+// flag > environment variable > manifest > default.
+func (env *environment) setting(c *cli.Context, flag, envName, manifest, def string) string {
+	if c != nil && c.IsSet(flag) {
+		return c.String(flag)
+	}
+	if v := strings.TrimSpace(env.getenv(envName)); v != "" {
+		return v
+	}
+	if manifest != "" {
+		return manifest
+	}
+	return def
+}
+
+// loadConfig merges the command line, the environment and the manifest's
+// [settings] table. s may be nil (provision get has no manifest).
+func (env *environment) loadConfig(c *cli.Context, s *resolver.Settings) (*config, error) {
+	if s == nil {
+		s = &resolver.Settings{}
+	}
+	inContainer := dirExists("/workspace")
+	defModels, defLink := "models", ""
+	if inContainer {
+		defModels, defLink = "/workspace/fooocus/models", "/opt/fooocus/models"
+	}
+	cfg := &config{
+		ModelsDir: env.setting(c, flagModelsDir, "PROVISION_MODELS_DIR", s.ModelsDir, defModels),
+		LinkDir:   env.setting(c, flagLinkDir, "PROVISION_LINK_DIR", s.LinkDir, defLink),
+		Layout:    env.setting(c, flagLayout, "PROVISION_LAYOUT", s.Layout, "fooocus"),
+		Folders:   s.Folders,
+		Quiet:     c != nil && c.Bool(flagQuiet),
+		Verbose:   c != nil && c.Bool(flagVerbose),
+		DryRun:    isTrue(env.getenv("DRY_RUN")),
+
+		HFToken:         firstNonEmpty(env.getenv("HF_TOKEN"), env.getenv("HUGGING_FACE_HUB_TOKEN")),
+		CivitAIToken:    strings.TrimSpace(env.getenv("CIVITAI_TOKEN")),
+		HFEndpoint:      strings.TrimRight(strings.TrimSpace(env.getenv("HF_ENDPOINT")), "/"),
+		CivitAIEndpoint: strings.TrimRight(strings.TrimSpace(env.getenv("CIVITAI_ENDPOINT")), "/"),
+	}
+	defLog := ""
+	if inContainer {
+		defLog = "/workspace/logs/provision.log"
+	}
+	cfg.LogFile = env.setting(c, flagLogFile, "PROVISION_LOG_FILE", "", defLog)
+
+	conns := env.setting(c, flagConnections, "PROVISION_CONNECTIONS", itoa(s.Connections),
+		strconv.Itoa(defaultConnections))
+	n, err := strconv.Atoi(conns)
+	if err != nil || n < 1 || n > 256 {
+		return nil, usageErr("connections: %q is not a number from 1 to 256", conns)
+	}
+	cfg.Connections = n
+
+	rate := env.setting(c, flagMaxRate, "PROVISION_MAX_RATE", s.MaxRate, "0")
+	if cfg.MaxRate, err = resolver.ParseRate(rate); err != nil {
+		return nil, usageErr("max-rate: %v", err)
+	}
+
+	if cfg.ModelsDir, err = filepath.Abs(cfg.ModelsDir); err != nil {
+		return nil, usageErr("models-dir: %v", err)
+	}
+	if cfg.LinkDir != "" {
+		if cfg.LinkDir, err = filepath.Abs(cfg.LinkDir); err != nil {
+			return nil, usageErr("link-dir: %v", err)
+		}
+	}
+	return cfg, nil
+}
+
+// configSource picks the manifest: the argument, else PROVISION_URL, else
+// ./provision.toml.
+func (env *environment) configSource(c *cli.Context) (string, error) {
+	if c.NArg() > 1 && c.Args().Get(1) != "--" {
+		return "", usageErr("one CONFIG at most, got %q", c.Args().Slice())
+	}
+	if src := c.Args().First(); src != "" && src != "--" {
+		return src, nil
+	}
+	if src := strings.TrimSpace(env.getenv("PROVISION_URL")); src != "" {
+		return src, nil
+	}
+	if _, err := os.Stat("provision.toml"); err != nil {
+		return "", usageErr("no manifest: give CONFIG (a path or URL), set PROVISION_URL, " +
+			"or create ./provision.toml")
+	}
+	return "provision.toml", nil
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func isTrue(s string) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+func firstNonEmpty(vals ...string) string {
+	for _, v := range vals {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func dirExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+// describe renders a config for the log, without secrets.
+func (cfg *config) describe() string {
+	tok := func(t string) string {
+		if t == "" {
+			return "unset"
+		}
+		return "set"
+	}
+	return fmt.Sprintf("models_dir=%s link_dir=%s layout=%s connections=%d max_rate=%s "+
+		"hf_token=%s civitai_token=%s", cfg.ModelsDir, orNone(cfg.LinkDir), cfg.Layout,
+		cfg.Connections, rateString(cfg.MaxRate), tok(cfg.HFToken), tok(cfg.CivitAIToken))
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
