@@ -1,7 +1,10 @@
 package resolver
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
+	"os"
 	"strings"
 )
 
@@ -115,4 +118,84 @@ func withPath(u *url.URL, segs []string, raw string) string {
 	v := *u
 	v.Path, v.RawPath = p, escaped
 	return v.String()
+}
+
+// ParseRef reads one entry written as a single string, the way a bare
+// string entry of a manifest is read: an http(s) URL (with ${VAR}
+// expansion), "hf://owner/name/path/to/file" (also "hf://datasets/owner/
+// name/..." and "owner/name@revision"), or "civitai://<version id>" (a
+// civitai link with ?modelVersionId= works too). key names the entry in
+// messages and category is any category spelling; getenv nil means
+// os.Getenv. Problems come back as a *ValidationError.
+func ParseRef(key, category, ref string, getenv func(string) string) (*Entry, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	canon, ok := CanonicalCategory(category)
+	if !ok {
+		return nil, fmt.Errorf("parse %s: unknown category %q; valid categories: %s", key,
+			category, strings.Join(categoryNames(), ", "))
+	}
+	p := &parser{getenv: getenv}
+	e := &Entry{Key: key, Category: canon, Name: key}
+	p.bareEntry(e, ref)
+	if len(p.ps) > 0 {
+		return nil, &ValidationError{Problems: p.ps}
+	}
+	return e, nil
+}
+
+// bareEntry reads an entry written as a plain string (see ParseRef).
+func (p *parser) bareEntry(e *Entry, s string) {
+	s = strings.TrimSpace(s)
+	lower := strings.ToLower(s)
+	switch {
+	case strings.HasPrefix(lower, "hf://"):
+		if err := readHFScheme(e, s[len("hf://"):]); err != nil {
+			p.ps.add(e.Key, "", "%q %v", s, err)
+		}
+	case strings.HasPrefix(lower, "civitai://"):
+		e.Source = CivitAI
+		id, msg := versionID(s[len("civitai://"):])
+		if msg != "" {
+			p.ps.add(e.Key, "", "%s", msg)
+		}
+		e.VersionID = id
+	default:
+		e.Source = URL
+		u, msg := p.expand(s)
+		if msg == "" {
+			msg = checkURL(s, u)
+		}
+		if msg != "" {
+			p.ps.add(e.Key, "", "%s", msg)
+		}
+		e.URL = u
+	}
+}
+
+// readHFScheme fills a HuggingFace entry from the part after "hf://".
+func readHFScheme(e *Entry, ref string) error {
+	e.Source, e.RepoType = HuggingFace, "model"
+	parts := strings.Split(strings.Trim(ref, "/"), "/")
+	if len(parts) > 0 && (parts[0] == "datasets" || parts[0] == "spaces") {
+		e.RepoType = strings.TrimSuffix(parts[0], "s")
+		parts = parts[1:]
+	}
+	if len(parts) < 3 {
+		return errors.New("is not hf://owner/name/path/to/file")
+	}
+	name, rev, _ := strings.Cut(parts[1], "@")
+	if rev, err := url.PathUnescape(rev); err == nil {
+		e.Revision = rev
+	}
+	e.Repo = parts[0] + "/" + name
+	e.File = strings.Join(parts[2:], "/")
+	if msg := checkRepo(e.Repo); msg != "" {
+		return errors.New("names no repo: " + msg)
+	}
+	if msg := checkRepoFile(e.File); msg != "" {
+		return errors.New("names no file: " + msg)
+	}
+	return nil
 }

@@ -1,6 +1,10 @@
 package resolver
 
-import "testing"
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
 
 func TestRewriteLink(t *testing.T) {
 	const sim = "http://127.0.0.1:8080"
@@ -78,5 +82,56 @@ func TestRewriteLink(t *testing.T) {
 	}
 	if got := RewriteLink(sim+"/o/r/blob/main/m", ""); got != sim+"/o/r/blob/main/m" {
 		t.Errorf("without an endpoint, a loopback link changed: %q", got)
+	}
+}
+
+func TestParseRef(t *testing.T) {
+	tests := []struct {
+		ref  string
+		want Entry
+	}{
+		{"hf://org/repo/sub/m.safetensors", Entry{Source: HuggingFace, Repo: "org/repo",
+			File: "sub/m.safetensors", RepoType: "model"}},
+		{"HF://datasets/org/data@refs%2Fpr%2F1/x.bin", Entry{Source: HuggingFace,
+			Repo: "org/data", File: "x.bin", RepoType: "dataset", Revision: "refs/pr/1"}},
+		{"hf://org/repo@v2/m.gguf", Entry{Source: HuggingFace, Repo: "org/repo",
+			File: "m.gguf", RepoType: "model", Revision: "v2"}},
+		{"civitai://288982", Entry{Source: CivitAI, VersionID: "288982"}},
+		{"civitai://https://civitai.com/models/133005?modelVersionId=288982",
+			Entry{Source: CivitAI, VersionID: "288982"}},
+		{" https://h/${D}/m.pth ", Entry{Source: URL, URL: "https://h/d/m.pth"}},
+	}
+	for _, tt := range tests {
+		e, err := ParseRef("get", "Loras", tt.ref, env("D", "d"))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.ref, err)
+		}
+		tt.want.Key, tt.want.Name, tt.want.Category = "get", "get", "lora"
+		if !reflect.DeepEqual(*e, tt.want) {
+			t.Errorf("%s:\n got %+v\nwant %+v", tt.ref, *e, tt.want)
+		}
+	}
+
+	bad := []struct{ ref, want string }{
+		{"hf://org/repo", `get: "hf://org/repo" is not hf://owner/name/path/to/file`},
+		{"hf://o!/r/f", `get: "hf://o!/r/f" names no repo: "o!/r" is not "owner/name"; ` +
+			`write it as the model page shows it, e.g. "stabilityai/stable-diffusion-xl-base-1.0"`},
+		{"hf://o/r/../f", `get: "hf://o/r/../f" names no file: "../f" is not a path inside ` +
+			`the repo; write it as the repo's file list shows it, e.g. ` +
+			`"vae/diffusion_pytorch_model.safetensors"`},
+		{"civitai://abc", `get: "abc" is not a number; use the version id from the download ` +
+			`link (?modelVersionId=288982)`},
+		{"s3://b/k", `get: "s3://b/k" is not an http(s) URL; write the full link, ` +
+			`e.g. "https://host/path/model.safetensors"`},
+	}
+	for _, tt := range bad {
+		_, err := ParseRef("get", "vae", tt.ref, env())
+		var ve *ValidationError
+		if !errors.As(err, &ve) || err.Error() != tt.want {
+			t.Errorf("%s:\n got %v\nwant %s", tt.ref, err, tt.want)
+		}
+	}
+	if _, err := ParseRef("get", "nope", "https://h/f", env()); err == nil {
+		t.Error("unknown category accepted")
 	}
 }

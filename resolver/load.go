@@ -118,9 +118,14 @@ func fetchManifest(ctx context.Context, client *http.Client, src, hfEndpoint str
 		return nil, fmt.Errorf("fetch manifest %s: larger than %d KiB; is this the "+
 			"manifest's raw link?", shown, MaxManifestSize>>10)
 	}
-	if isHTML(resp.Header.Get("Content-Type"), data) {
+	switch ct := resp.Header.Get("Content-Type"); {
+	case isHTML(ct, data):
 		return nil, fmt.Errorf("fetch manifest %s: the server sent a web page, not TOML; "+
 			"use the file's raw or download link", shown)
+	case bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("{")):
+		// TOML never starts with '{': this is an API's JSON error.
+		return nil, fmt.Errorf("fetch manifest %s: the server sent JSON, not TOML: %.80q",
+			shown, bytes.TrimSpace(data))
 	}
 	return data, nil
 }

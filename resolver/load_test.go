@@ -80,6 +80,8 @@ func TestLoadManifestURL(t *testing.T) {
 		case "/sniff.toml":
 			w.Header().Set("Content-Type", "text/plain")
 			w.Write([]byte("\ufeff\n  <!DOCTYPE html><html></html>"))
+		case "/json.toml":
+			w.Write([]byte(`{"error":"Not found"}`))
 		case "/bad.toml":
 			w.Write([]byte("[models.lora]\nx = {\n"))
 		case "/private.toml":
@@ -117,6 +119,7 @@ func TestLoadManifestURL(t *testing.T) {
 		{"/page.toml", page},
 		{"/sniff.toml", page},
 		{"/nope.toml", "HTTP 404 Not Found; check the link"},
+		{"/json.toml", `the server sent JSON, not TOML: "{\"error\":\"Not found\"}"`},
 		{"/private.toml", "HTTP 403 Forbidden; the link needs a login: use a public or raw link"},
 	}
 	for _, tt := range tests {

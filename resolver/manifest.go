@@ -214,46 +214,6 @@ func (p *parser) entry(e *Entry, at toml.Key, v any) bool {
 	return len(p.ps) == before
 }
 
-// bareEntry reads an entry written as a plain string.
-func (p *parser) bareEntry(e *Entry, s string) {
-	s = strings.TrimSpace(s)
-	switch {
-	case strings.HasPrefix(strings.ToLower(s), "hf://"):
-		e.Source = HuggingFace
-		e.RepoType = "model"
-		parts := strings.Split(strings.Trim(s[len("hf://"):], "/"), "/")
-		if len(parts) < 3 || parts[0] == "" || parts[1] == "" {
-			p.ps.add(e.Key, "", "%q is not hf://owner/name/path/to/file", s)
-			return
-		}
-		e.Repo = parts[0] + "/" + parts[1]
-		e.File = strings.Join(parts[2:], "/")
-		if msg := checkRepo(e.Repo); msg != "" {
-			p.ps.add(e.Key, "", "%s", msg)
-		}
-		if msg := checkRepoFile(e.File); msg != "" {
-			p.ps.add(e.Key, "", "%s", msg)
-		}
-	case strings.HasPrefix(strings.ToLower(s), "civitai://"):
-		e.Source = CivitAI
-		id, msg := versionID(s[len("civitai://"):])
-		if msg != "" {
-			p.ps.add(e.Key, "", "%s", msg)
-		}
-		e.VersionID = id
-	default:
-		e.Source = URL
-		u, msg := p.expand(s)
-		if msg == "" {
-			msg = checkURL(s, u)
-		}
-		if msg != "" {
-			p.ps.add(e.Key, "", "%s", msg)
-		}
-		e.URL = u
-	}
-}
-
 // duplicates reports entries that would write the same file, or the same
 // entry name twice in one category (possible through aliases).
 func (p *parser) duplicates(es []*Entry) {
