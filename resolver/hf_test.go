@@ -44,11 +44,14 @@ func newFakeHub(t *testing.T) *fakeHub {
 			"trap.safetensors":  {},
 			"sub dir/ü.bin":     {body: body("u", 300), lfs: true},
 		}},
-		"org/gated":        {gated: true, files: map[string]fakeFile{"ae.safetensors": {body: body("ae", 900), lfs: true}}},
-		"org/private":      {private: true, files: map[string]fakeFile{"m.safetensors": {body: body("p", 10), lfs: true}}},
-		"datasets/org/set": {files: map[string]fakeFile{"data/x.parquet": {body: body("x", 77), lfs: true}}},
-		"org/many":         {files: map[string]fakeFile{}},
-		"org/big":          {files: map[string]fakeFile{}},
+		"org/gated": {gated: true, files: map[string]fakeFile{
+			"ae.safetensors": {body: body("ae", 900), lfs: true}}},
+		"org/private": {private: true, files: map[string]fakeFile{
+			"m.safetensors": {body: body("p", 10), lfs: true}}},
+		"datasets/org/set": {files: map[string]fakeFile{
+			"data/x.parquet": {body: body("x", 77), lfs: true}}},
+		"org/many": {files: map[string]fakeFile{}},
+		"org/big":  {files: map[string]fakeFile{}},
 	}}
 	for i := 0; i < 300; i++ {
 		p := fmt.Sprintf("emb/e%03d.safetensors", i)
@@ -82,7 +85,7 @@ func (h *fakeHub) access(w http.ResponseWriter, r *http.Request, id string) (*fa
 	if repo.gated && tok != hfGood {
 		w.Header().Set("X-Error-Code", "GatedRepo")
 		if tok == "" {
-			w.Header().Set("X-Error-Message", "Access to this repo is restricted. You must be authenticated")
+			w.Header().Set("X-Error-Message", "Access restricted. You must be authenticated")
 			http.Error(w, "gated", http.StatusUnauthorized)
 		} else {
 			w.Header().Set("X-Error-Message", "Access restricted; request access on the repo page")

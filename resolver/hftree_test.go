@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"provision/bench/sim"
 )
 
 func TestDownloadAllPaginatesAndFilters(t *testing.T) {
@@ -97,7 +100,11 @@ func fetchFollowing(t *testing.T, tg *Target) []byte {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("fetch %s: %d", tg.Rel, resp.StatusCode)
 	}
-	return readSmall(resp)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func TestDownloadAllResolvesLargeFilesUpFront(t *testing.T) {
@@ -208,5 +215,92 @@ func TestNextLink(t *testing.T) {
 		if got := nextLink([]string{in}); got != want {
 			t.Errorf("nextLink(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestHFAgainstSimulator runs the HuggingFace resolver end to end against
+// the bench simulator: C4's three messages, revisions, datasets, small
+// files and download_all with include/exclude, every byte checked.
+func TestHFAgainstSimulator(t *testing.T) {
+	s := startSim(t)
+	ctx := context.Background()
+	access := []struct {
+		token, repo, file string
+		kind              error
+	}{
+		{"", "black-forest-labs/FLUX.1-dev", "ae.safetensors", ErrAuthRequired},
+		{sim.UnapprovedHFToken, "black-forest-labs/FLUX.1-dev", "ae.safetensors",
+			ErrNotApproved},
+		{"", "acme/private-model", "model.safetensors", ErrPrivateOrMissing},
+		{sim.UnapprovedHFToken, "acme/private-model", "model.safetensors", ErrRepoNotFound},
+		{"hf_not_a_token", "acme/private-model", "model.safetensors", ErrInvalidToken},
+	}
+	msgs := map[string]bool{}
+	for _, c := range access {
+		r, _ := newTestResolver(Config{HFEndpoint: s.HubURL, HFToken: c.token})
+		_, err := r.Resolve(ctx, hfEntry(c.repo, c.file))
+		if !errors.Is(err, c.kind) {
+			t.Fatalf("%s with %q: got %v, want %v", c.repo, c.token, err, c.kind)
+		}
+		for _, secret := range []string{sim.UnapprovedHFToken, "hf_not_a_token"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Fatal("token in message")
+			}
+		}
+		if msgs[err.Error()] {
+			t.Fatalf("message repeated: %v", err)
+		}
+		msgs[err.Error()] = true
+	}
+
+	r, _ := newTestResolver(Config{HFEndpoint: s.HubURL, HFToken: sim.DemoHFToken})
+	if err := r.CheckHFToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check := func(tg *Target, f *sim.RepoFile) {
+		t.Helper()
+		if tg.Size != f.Size || (f.LFS() && tg.SHA256 != f.SHA256()) {
+			t.Fatalf("%s: size %d sha %q, want %d %s", tg.Rel, tg.Size, tg.SHA256, f.Size,
+				f.SHA256())
+		}
+		if got := fetchFollowing(t, tg); sum(got) != f.SHA256() {
+			t.Fatalf("%s: bytes differ", tg.Rel)
+		}
+	}
+	singles := []struct {
+		repo, typ, rev, file string
+	}{
+		{"black-forest-labs/FLUX.1-dev", "", "", "ae.safetensors"},
+		{"acme/private-model", "", "", "model.safetensors"},
+		{"stabilityai/stable-diffusion-xl-base-1.0", "", "refs/pr/1", "model_index.json"},
+		{"stabilityai/stable-diffusion-xl-base-1.0", "", "v1.0", "sd_xl_base_1.0.safetensors"},
+		{"gsdf/EasyNegative", "dataset", "", "EasyNegative.safetensors"},
+	}
+	for _, c := range singles {
+		e := hfEntry(c.repo, c.file)
+		e.RepoType, e.Revision = c.typ, c.rev
+		ts, err := r.Resolve(ctx, e)
+		if err != nil {
+			t.Fatalf("%s/%s: %v", c.repo, c.file, err)
+		}
+		check(ts[0], s.Catalog.Repo(c.repo).File(c.file))
+	}
+
+	e := hfEntry("username/embeddings-collection", "")
+	e.Name, e.DownloadAll = "pack", true
+	e.Include, e.Exclude = []string{"*.safetensors", "*.pt"}, []string{"styles/"}
+	ts, err := r.Resolve(ctx, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rels []string
+	for _, tg := range ts {
+		rels = append(rels, tg.Rel)
+		check(tg, s.Catalog.Repo(e.Repo).File(strings.TrimPrefix(tg.Rel, "pack/")))
+	}
+	want := "[pack/negative/EasyNegativeV2.safetensors pack/negative/bad_hands_5.pt " +
+		"pack/positive/detail_boost.safetensors]"
+	if fmt.Sprint(rels) != want {
+		t.Fatalf("got %v, want %s", rels, want)
 	}
 }

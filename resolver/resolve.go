@@ -115,7 +115,8 @@ func New(cfg Config) *Resolver {
 // resolvers read small bodies only.
 func defaultClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	d := &net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}
+	tr.DialContext = d.DialContext
 	tr.TLSHandshakeTimeout = 15 * time.Second
 	tr.ResponseHeaderTimeout = 60 * time.Second
 	return &http.Client{Transport: tr, Timeout: 3 * time.Minute}
