@@ -9,7 +9,6 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/term"
 
 	"provision/store"
 )
@@ -27,7 +26,7 @@ func (env *environment) newReporter(cfg *config) reporter {
 	if cfg.Quiet {
 		return &lineReporter{w: env.stdout, quiet: true}
 	}
-	if f, ok := env.stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := env.stdout.(*os.File); ok && isTerminal(f.Fd()) {
 		return newBarReporter(f)
 	}
 	return newLineReporter(env.stdout, 5*time.Second)
