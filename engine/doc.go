@@ -3,4 +3,46 @@
 // rate limit, checks every response before writing a byte, retries what
 // fails, and writes with positioned writes into an Output the caller owns.
 // It knows no service names and never prints; progress is counters.
+//
+// # Use
+//
+// One Engine per process: New(Config) builds it, and Fetch(ctx, job) may be
+// called from many goroutines at once. All Fetch calls share
+// Config.Connections request slots and one rate limiter, so a manifest of
+// many files never opens more connections than asked for.
+//
+// # How a file is fetched
+//
+// The bytes of [0, Job.Size) that Job.Have lacks are cut into chunks
+// (Config.ChunkSize, or size/Connections within 8..64 MiB); a file no
+// larger than one chunk is one request without a Range header. Each worker
+// takes a connection slot and the next chunk; a worker that finds no chunk
+// left splits the running chunk with the most bytes remaining (the running
+// request stops at the new boundary), so the tail of a file uses every
+// connection. A worker does not split while other work waits for a slot.
+//
+// Before a byte of an answer is written its status, Content-Range
+// (start, end and total), Content-Length and Content-Type are checked. A
+// server that answers a Range request with 200 is read as one stream from
+// byte 0, never written at another offset. Bytes go from a pooled 256 KiB
+// buffer straight to Output.WriteAt; memory does not grow with file size.
+//
+// # Commits and resume
+//
+// Output.Commit(r) is called for bytes whose WriteAt returned: every
+// Config.CommitEvery bytes inside a chunk (exactly at those offsets from the
+// start of the request) and when a request ends for any reason. A store
+// that syncs and journals on Commit therefore loses at most CommitEvery
+// bytes per connection when the process dies.
+//
+// # Retries
+//
+// Retryable decides what is tried again; backoff is exponential with
+// jitter (Config.Backoff) and a Retry-After on 429/503 is honoured. A
+// dropped or short body continues from its last written byte; a request
+// without a byte for Config.IdleTimeout is aborted and retried (there is
+// no overall deadline). 403/410 call Job.Refresh (at most three times per
+// Fetch, once per expired URL) and continue with the missing ranges.
+// Attempts count per chunk and start over when an attempt moved the chunk
+// by at least MinSplit bytes.
 package engine

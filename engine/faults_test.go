@@ -142,6 +142,39 @@ func TestRangeIgnored(t *testing.T) {
 	})
 }
 
+// TestRangeIgnoredDrops: a stream that drops starts again from byte 0
+// (rewriting the same bytes); one that keeps dropping fails clearly.
+func TestRangeIgnoredDrops(t *testing.T) {
+	size := int64(6*testC + 9)
+	data := content(size)
+	s := newServer(t, data, func(n int, _ *http.Request) fault {
+		if n == 0 {
+			return fault{cut: size / 2, ignoreRange: true}
+		}
+		return fault{cut: -1, ignoreRange: true}
+	})
+	out := newOut(t, size)
+	out.overlapOK = true
+	e := New(fast(Config{Connections: 1, ChunkSize: testC}))
+	if res := fetchAll(t, e, s, data, nil, out); !res.RangeIgnored || !out.overlapped {
+		t.Fatalf("range ignored %v, rewrote from 0 %v", res.RangeIgnored, out.overlapped)
+	}
+
+	s = newServer(t, data, func(int, *http.Request) fault {
+		return fault{cut: 1000, ignoreRange: true}
+	})
+	out = newOut(t, size)
+	out.overlapOK = true
+	_, err := New(fast(Config{Connections: 2, ChunkSize: testC, Retries: 2})).
+		Fetch(context.Background(), newJob(s, size, out))
+	want := "fetch lora/detail.safetensors bytes 0-393224: server ignores range requests " +
+		"and the stream from byte 0 failed: gave up after 3 attempts: body ended early: " +
+		"received 1000 of 393225 bytes: unexpected EOF"
+	if !errors.Is(err, ErrRangeIgnored) || err.Error() != want {
+		t.Fatalf("err = %v\nwant  %s", err, want)
+	}
+}
+
 // TestErrorPageInChunk is CASES.md C12: one chunk gets an HTML 503, a
 // variant an XML 403 that a refresh cures.
 func TestErrorPageInChunk(t *testing.T) {

@@ -174,11 +174,11 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 
 		js.mu.Lock()
 		progressed := p.pos-before >= e.cfg.MinSplit && !js.rangeless
+		received, expected := p.pos-p.start, p.end-p.start
 		if js.rangeless && p.stream {
 			// A server that ignores Range can only start again from byte 0.
 			p.pos = 0
 		}
-		received, expected := p.pos-p.start, p.end-p.start
 		js.mu.Unlock()
 		if progressed {
 			attempts = 0
@@ -188,7 +188,11 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 			if errors.As(err, &sb) && expected > 0 && p.end != unknownEnd {
 				err = &ShortBodyError{Expected: expected, Received: received, Err: sb.Err}
 			}
-			return fmt.Errorf("gave up after %d attempts: %w", attempts, err)
+			err = fmt.Errorf("gave up after %d attempts: %w", attempts, err)
+			if js.isRangeless() {
+				err = fmt.Errorf("%w and the stream from byte 0 failed: %w", ErrRangeIgnored, err)
+			}
+			return err
 		}
 
 		delay := e.cfg.Backoff(attempts)
@@ -207,6 +211,12 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		}
 		held = true
 	}
+}
+
+func (js *jobState) isRangeless() bool {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return js.rangeless
 }
 
 // refresh asks Job.Refresh for a new URL after the one p used was refused.

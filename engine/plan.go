@@ -45,7 +45,7 @@ func (e *Engine) chunkSize(size int64) int64 {
 func (e *Engine) plan(size int64, have span.Set) []*piece {
 	chunk := e.chunkSize(size)
 	var ps []*piece
-	for _, r := range have.Missing(size) {
+	for _, r := range span.Normalize(have).Missing(size) {
 		for s := r.Start; s < r.End; s += chunk {
 			end := min(s+chunk, r.End)
 			ps = append(ps, &piece{start: s, pos: s, end: end})
