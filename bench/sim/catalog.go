@@ -25,6 +25,10 @@ type Catalog struct {
 	HFTokens map[string][]string
 	// CivitAITokens lists the valid CivitAI API keys.
 	CivitAITokens []string
+
+	// Renamed maps old repo ids to current ones: a resolve under the old id
+	// answers a relative 307 to the same path under the new id.
+	Renamed map[string]string
 }
 
 // Repo is a HuggingFace repository.
@@ -139,12 +143,11 @@ func (f *RepoFile) Repo() *Repo { return f.repo }
 // gitSHA1 returns the git blob id of the file as the tree API shows it: of
 // the content for plain files, of the LFS pointer text for LFS files.
 func (f *RepoFile) gitSHA1() string {
-	body := f.Body
+	var body []byte
 	if f.LFS() {
 		body = []byte(lfsPointer(f.SHA256(), f.Size))
-	} else if body == nil {
-		body = make([]byte, f.Size)
-		Content(f.Seed(), 0, body)
+	} else {
+		body = content(blobOf(f.Seed(), f.Size, f.Body))
 	}
 	h := sha1.New()
 	fmt.Fprintf(h, "blob %d\x00", len(body))
@@ -369,6 +372,16 @@ func (b blob) readAt(p []byte, off int64) {
 		return
 	}
 	Content(b.seed, off, p)
+}
+
+// content returns all the bytes of a small blob.
+func content(b blob) []byte {
+	if b.body != nil {
+		return b.body
+	}
+	p := make([]byte, b.size)
+	Content(b.seed, 0, p)
+	return p
 }
 
 func (b blob) sha256() string {

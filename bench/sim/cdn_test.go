@@ -63,7 +63,7 @@ func TestCDNRanges(t *testing.T) {
 			if tt.status == 416 {
 				return
 			}
-			if !bytes.Equal(body, content(b, tt.start, tt.end-tt.start)) {
+			if !bytes.Equal(body, blobRange(b, tt.start, tt.end-tt.start)) {
 				t.Errorf("body is not bytes %d-%d", tt.start, tt.end)
 			}
 			if resp.ContentLength != tt.end-tt.start {

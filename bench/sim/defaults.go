@@ -44,6 +44,7 @@ var EarlyAccessDeadline = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
 //     negative/bad_hands_5.pt, positive/detail_boost.safetensors,
 //     styles/ink/ink_style.safetensors
 //   - acme/private-model (private): model.safetensors
+//   - stability-old/sdxl-base: renamed, 307 to the sdxl repo
 //
 // CivitAI (model → versions: file ids):
 //   - 133005 Juggernaut XL → 288982: 2880 juggernautXL_v8Rundiffusion.safetensors
@@ -86,6 +87,8 @@ func DefaultCatalog() *Catalog {
 			UnapprovedHFToken: nil,
 		},
 		CivitAITokens: []string{DemoCivitAIToken},
+		Renamed: map[string]string{
+			"stability-old/sdxl-base": "stabilityai/stable-diffusion-xl-base-1.0"},
 	}
 }
 

@@ -54,6 +54,9 @@ type Faults struct {
 	// Spurious416, once: the first ranged GET starting after byte 0
 	// answers 416 with Content-Range "bytes */<size>".
 	Spurious416 bool
+	// Always416 answers every ranged GET 416 "bytes */<size>", as a server
+	// does for a resume of a file it already sent whole.
+	Always416 bool
 
 	// URLLifetime overrides Config.URLLifetime for signed URLs to this file
 	// (measured from when the hub or download endpoint issues them).

@@ -55,6 +55,8 @@ func TestFaults(t *testing.T) {
 		{"spurious 416 once", Faults{Spurious416: true}, []step{
 			{"bytes=0-9", 206, 10, 0, false}, {"bytes=50-59", 416, -1, 0, false},
 			{"bytes=50-59", 206, 10, 50, false}}},
+		{"always 416", Faults{Always416: true}, []step{
+			{"bytes=0-9", 416, -1, 0, false}, {"", 200, size, 0, false}}},
 		{"drop every 40000", Faults{DropEvery: 40_000}, []step{
 			{"", 200, 40_000, 0, true}, {"bytes=40000-", 206, 40_000, 40_000, true},
 			{"bytes=80000-", 206, 20_000, 80_000, false}}},
@@ -80,7 +82,7 @@ func TestFaults(t *testing.T) {
 				if st.n >= 0 && int64(len(body)) != st.n {
 					t.Fatalf("step %d: %d body bytes, want %d", i, len(body), st.n)
 				}
-				if st.n > 0 && !bytes.Equal(body, content(b, st.off, st.n)) {
+				if st.n > 0 && !bytes.Equal(body, blobRange(b, st.off, st.n)) {
 					t.Fatalf("step %d: wrong bytes", i)
 				}
 				if st.status == 416 && resp.Header.Get("Content-Range") != "bytes */100000" {

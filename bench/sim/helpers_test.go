@@ -73,8 +73,8 @@ func sum(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// content returns bytes [off, off+n) of a blob.
-func content(b blob, off, n int64) []byte {
+// blobRange returns bytes [off, off+n) of a blob.
+func blobRange(b blob, off, n int64) []byte {
 	p := make([]byte, n)
 	b.readAt(p, off)
 	return p

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"compress/gzip"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -67,6 +68,15 @@ func (s *Sim) resolve(w http.ResponseWriter, r *http.Request, token string, segs
 		return
 	}
 	id, rev, p := strings.Join(segs[:i], "/"), segs[i+1], strings.Join(segs[i+2:], "/")
+	if to, ok := s.Catalog.Renamed[id]; ok {
+		prefix := "/"
+		if kind != "model" {
+			prefix += kind + "s/"
+		}
+		loc := prefix + to + "/" + segs[i] + "/" + url.PathEscape(rev) + "/" + escapePath(p)
+		redirect(w, r, loc, http.StatusTemporaryRedirect)
+		return
+	}
 	repo, ok := s.hfAccess(w, kind, id, token)
 	if !ok {
 		return
@@ -135,6 +145,11 @@ func (s *Sim) resolveCache(w http.ResponseWriter, r *http.Request, token, kind s
 	if f == nil {
 		w.Header().Set("X-Repo-Commit", commit)
 		hfError(w, http.StatusNotFound, "EntryNotFound", "Entry not found")
+		return
+	}
+	if s.cfg.GzipText && !f.LFS() && r.Header.Get("Range") == "" &&
+		strings.Contains(r.Header.Get("Accept-Encoding"), "gzip") {
+		s.serveGzip(w, r, s.repoF[f], commit)
 		return
 	}
 	s.serveBlob(w, r, s.repoF[f], func(h http.Header) {
@@ -272,4 +287,23 @@ func escapePath(p string) string {
 		parts[i] = url.PathEscape(s)
 	}
 	return strings.Join(parts, "/")
+}
+
+// serveGzip answers a small file gzip-encoded with chunked transfer, as
+// the hub may when the client accepts gzip.
+func (s *Sim) serveGzip(w http.ResponseWriter, r *http.Request, fs *fileState, commit string) {
+	s.noteFile(recOf(r.Context()), fs, "")
+	h := w.Header()
+	h.Set("X-Repo-Commit", commit)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Encoding", "gzip")
+	h.Set("Vary", "Accept-Encoding")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	zw := gzip.NewWriter(w)
+	zw.Write(content(fs.b))
+	zw.Close()
+	s.noteSent(fs, 0, fs.b.size)
 }

@@ -109,6 +109,7 @@ func TestHubErrors(t *testing.T) {
 			302, "", false},
 		{"dataset as model", "/gsdf/EasyNegative/resolve/main/EasyNegative.safetensors", "",
 			401, "", true},
+		{"renamed repo", "/stability-old/sdxl-base/resolve/main/README.md", "", 307, "", false},
 		{"blob page", "/stabilityai/stable-diffusion-xl-base-1.0/blob/main/README.md", "",
 			200, "", false},
 	}
@@ -150,6 +151,21 @@ func TestHubErrors(t *testing.T) {
 	resp, _ = get(t, noFollow, s.HubURL+sdxl+"refs%2Fpr%2F1/sd_xl_base_1.0.safetensors", nil)
 	if got := resp.Header.Get("X-Repo-Commit"); got != fakeSHA1("sdxl pr 1") {
 		t.Errorf("refs/pr/1 commit %s", got)
+	}
+}
+
+func TestRenamedAndGzip(t *testing.T) {
+	s := start(t, Config{GzipText: true})
+	resp, _ := get(t, noFollow, s.HubURL+"/stability-old/sdxl-base/resolve/refs%2Fpr%2F1/README.md", nil)
+	if loc := resp.Header.Get("Location"); loc !=
+		"/stabilityai/stable-diffusion-xl-base-1.0/resolve/refs%2Fpr%2F1/README.md" {
+		t.Errorf("renamed Location %q", loc)
+	}
+	// Go's client asks for gzip and decompresses it.
+	f := s.Catalog.Repo("stabilityai/stable-diffusion-xl-base-1.0").File("README.md")
+	resp, body := get(t, http.DefaultClient, s.HubURL+"/stability-old/sdxl-base/resolve/main/README.md", nil)
+	if resp.StatusCode != 200 || !resp.Uncompressed || string(body) != string(f.Body) {
+		t.Errorf("gzip answer: %d uncompressed=%v %q", resp.StatusCode, resp.Uncompressed, body)
 	}
 }
 

@@ -44,7 +44,8 @@ func (s *Sim) serveBlob(w http.ResponseWriter, r *http.Request, fs *fileState,
 		start, end, partial, ok = 0, size, false, true
 	}
 	h := w.Header()
-	if !ok || (partial && start > 0 && get && f.Spurious416 && fs.takeOnce(&fs.spur)) {
+	if !ok || (partial && get && f.Always416) ||
+		(partial && start > 0 && get && f.Spurious416 && fs.takeOnce(&fs.spur)) {
 		h.Set("Content-Range", "bytes */"+strconv.FormatInt(size, 10))
 		http.Error(w, "416 Requested Range Not Satisfiable",
 			http.StatusRequestedRangeNotSatisfiable)

@@ -25,6 +25,11 @@ type Config struct {
 	// another host name than the hub. Only loopback addresses are accepted.
 	Host, CDNHost string
 
+	// GzipText makes the hub's resolve-cache answer small text files
+	// gzip-encoded and chunked when the request accepts gzip and has no
+	// Range, as huggingface.co may.
+	GzipText bool
+
 	// TreePageSize is how many entries a tree API page holds (default 1000).
 	TreePageSize int
 	// URLLifetime is how long signed CDN and storage URLs stay valid
