@@ -117,7 +117,7 @@ type parser struct {
 	ps     problems
 }
 
-// keys returns the keys of table m (found at path) in manifest order.
+// keys returns the keys of table m, found at key path at, in manifest order.
 func (p *parser) keys(at toml.Key, m map[string]any) []string {
 	ks := make([]string, 0, len(m))
 	for k := range m {
@@ -157,6 +157,12 @@ func (p *parser) models(v any) []*Entry {
 	for _, cat := range p.keys(toml.Key{"models"}, tbl) {
 		key := toml.Key{"models", cat}
 		canon, ok := CanonicalCategory(cat)
+		if !ok && looksLikeEntry(tbl[cat]) {
+			p.ps.add(key.String(), "", "an entry needs a category: put it in a table "+
+				"[models.<category>] such as [models.checkpoints]; valid categories: %s",
+				strings.Join(categoryNames(), ", "))
+			continue
+		}
 		if !ok {
 			p.ps.add(key.String(), "", "unknown category %q%s; valid categories: %s",
 				cat, meant(normName(cat), allCategorySpellings()),
@@ -186,6 +192,22 @@ func (p *parser) models(v any) []*Entry {
 		out[i] = f.e
 	}
 	return out
+}
+
+// looksLikeEntry reports whether v, found where a category belongs, is an
+// entry: a string, or a table with an entry's fields.
+func looksLikeEntry(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return true
+	case map[string]any:
+		for _, f := range []string{"source", "repo", "url", "model_id", "version_id"} {
+			if _, ok := v[f]; ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // allCategorySpellings lists canonical names and aliases, for suggestions.

@@ -336,6 +336,27 @@ func TestParseManifestProblems(t *testing.T) {
 					"sha256, optional, extract, url, headers",
 			},
 		},
+		{
+			"[models.vae]\na = { repo = 5, file = true }\nb = { url = [\"https://h/f\"] }",
+			[]string{
+				"models.vae.a: field repo: want a string in quotes, got integer 5",
+				"models.vae.a: field file: want a string in quotes, got boolean true",
+				"models.vae.b: field url: want a string in quotes, got an array",
+			},
+		},
+		{
+			"[models]\nsdxl = { repo = \"a/b\", file = \"f\" }\nneg = \"https://h/n\"",
+			[]string{
+				"models.sdxl: an entry needs a category: put it in a table [models.<category>] " +
+					"such as [models.checkpoints]; valid categories: checkpoints, lora, vae, " +
+					"embeddings, controlnet, upscale_models, inpaint, text_encoder, " +
+					"hypernetworks, clip_vision",
+				"models.neg: an entry needs a category: put it in a table [models.<category>] " +
+					"such as [models.checkpoints]; valid categories: checkpoints, lora, vae, " +
+					"embeddings, controlnet, upscale_models, inpaint, text_encoder, " +
+					"hypernetworks, clip_vision",
+			},
+		},
 	}
 	for _, tt := range tests {
 		if got := problemsOf(t, tt.src, env()); !reflect.DeepEqual(got, tt.want) {

@@ -131,7 +131,7 @@ func (r *fieldReader) foreign(src Source) {
 
 // huggingFace reads and checks the HuggingFace fields.
 func (r *fieldReader) huggingFace(e *Entry) {
-	repo, _ := r.str("repo")
+	repo, repoOK := r.str("repo")
 	repo = strings.TrimSpace(repo)
 	e.RepoType = "model"
 	for _, kind := range []string{"models", "datasets", "spaces"} {
@@ -142,7 +142,7 @@ func (r *fieldReader) huggingFace(e *Entry) {
 	e.Repo = repo
 	if !r.has("repo") {
 		r.add("", "huggingface entry needs repo (\"owner/name\")")
-	} else if msg := checkRepo(repo); msg != "" {
+	} else if msg := checkRepo(repo); repoOK && msg != "" {
 		r.add("repo", "%s", msg)
 	}
 	if t, ok := r.str("repo_type"); ok && r.has("repo_type") {
@@ -158,7 +158,8 @@ func (r *fieldReader) huggingFace(e *Entry) {
 		}
 	}
 
-	e.File, _ = r.str("file")
+	file, fileOK := r.str("file")
+	e.File = file
 	e.File = strings.TrimPrefix(strings.TrimSpace(e.File), "/")
 	e.Revision, _ = r.str("revision")
 	e.Revision = strings.TrimSpace(e.Revision)
@@ -177,7 +178,7 @@ func (r *fieldReader) huggingFace(e *Entry) {
 			"(include = [\"*.safetensors\"] picks files)")
 	case !e.DownloadAll && !r.has("file"):
 		r.add("", "huggingface entry needs file (or download_all = true)")
-	case r.has("file"):
+	case r.has("file") && fileOK:
 		if msg := checkRepoFile(e.File); msg != "" {
 			r.add("file", "%s", msg)
 		}
@@ -229,11 +230,11 @@ func (r *fieldReader) civitAI(e *Entry) {
 
 // url reads and checks the URL fields.
 func (r *fieldReader) url(e *Entry) {
-	raw, _ := r.str("url")
+	raw, urlOK := r.str("url")
 	raw = strings.TrimSpace(raw)
 	if !r.has("url") {
 		r.add("", "url entry needs url (an http or https link)")
-	} else {
+	} else if urlOK {
 		u, msg := r.p.expand(raw)
 		if msg == "" {
 			msg = checkURL(raw, u)
