@@ -115,6 +115,14 @@ var layoutIndex = map[string]string{
 // for comfyui; "automatic1111", "forge", "sd-webui" and "webui" for a1111.
 func Layouts() []string { return []string{"fooocus", "comfyui", "a1111"} }
 
+// CanonicalLayout returns the canonical layout for name, one of Layouts()
+// or an alias of one, in any letter case; it reports false otherwise. The
+// command line uses it for the --layout flag and PROVISION_LAYOUT too.
+func CanonicalLayout(name string) (string, bool) {
+	l, ok := layoutIndex[normName(name)]
+	return l, ok
+}
+
 // normName lowercases s and turns '-' and ' ' into '_', so that the
 // spellings users write compare equal.
 func normName(s string) string {

@@ -46,8 +46,14 @@ func TestCategories(t *testing.T) {
 		t.Errorf("Layouts() = %q", Layouts())
 	}
 	for alias, canon := range layoutIndex {
-		if !reflect.DeepEqual(canon, canon) || layoutIndex[canon] != canon {
+		if got, ok := CanonicalLayout(canon); !ok || got != canon {
 			t.Errorf("layout alias %q maps to non-canonical %q", alias, canon)
 		}
+	}
+	if l, ok := CanonicalLayout("Sd-WebUI"); !ok || l != "a1111" {
+		t.Errorf("CanonicalLayout(Sd-WebUI) = %q, %v", l, ok)
+	}
+	if l, ok := CanonicalLayout("invoke"); ok {
+		t.Errorf("CanonicalLayout(invoke) = %q", l)
 	}
 }

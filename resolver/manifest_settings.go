@@ -43,7 +43,7 @@ func (p *parser) settings(v any) Settings {
 			s.LinkDir = str(k)
 		case "layout":
 			l := str(k)
-			if canon, ok := layoutIndex[normName(l)]; ok {
+			if canon, ok := CanonicalLayout(l); ok {
 				s.Layout = canon
 			} else if _, isStr := tbl[k].(string); isStr {
 				p.ps.add("settings", k, "unknown layout %q; valid: %s", l,
