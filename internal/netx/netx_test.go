@@ -13,9 +13,9 @@ import (
 func TestRedact(t *testing.T) {
 	cases := map[string]string{
 		"https://cdn.example/x.bin?X-Amz-Signature=abc&token=t": "https://cdn.example/x.bin?…",
-		"https://user:pw@h/p":                                  "https://h/p",
-		"http://h/p#frag":                                      "http://h/p",
-		"http://h/p":                                           "http://h/p",
+		"https://user:pw@h/p": "https://h/p",
+		"http://h/p#frag":     "http://h/p",
+		"http://h/p":          "http://h/p",
 	}
 	for in, want := range cases {
 		if got := Redact(in); got != want {
