@@ -20,6 +20,11 @@ type Catalog struct {
 	Models []*Model // CivitAI
 	Files  []*PlainFile
 
+	// Link forms served on the plain host (see the links.go overview).
+	Drive   []*DriveFile
+	GitHub  []*GitHubFile
+	Dropbox []*DropboxFile
+
 	// HFTokens maps every valid HuggingFace token to the ids of the gated
 	// or private repos it may read. A token absent from the map is invalid.
 	HFTokens map[string][]string
@@ -299,6 +304,15 @@ func (c *Catalog) Scale(mult int64) {
 			f.Size *= mult
 		}
 	}
+	for _, f := range c.Drive {
+		f.Size *= mult
+	}
+	for _, f := range c.GitHub {
+		f.Size *= mult
+	}
+	for _, f := range c.Dropbox {
+		f.Size *= mult
+	}
 }
 
 // complete fills in back references, commits and Body sizes, and checks
@@ -338,7 +352,12 @@ func (c *Catalog) complete() error {
 			}
 		}
 	}
+	names := map[string]bool{}
 	for _, f := range c.Files {
+		if names[f.Name] {
+			return fmt.Errorf("catalog: plain file %s twice", f.Name)
+		}
+		names[f.Name] = true
 		if f.Body != nil {
 			f.Size = int64(len(f.Body))
 		}

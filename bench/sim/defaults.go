@@ -65,6 +65,14 @@ var EarlyAccessDeadline = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
 //   - private/model.safetensors: requires header X-Api-Key: DemoAPIKey
 //   - EasyNegative.safetensors
 //
+// Link forms on the plain host (see Sim.extra's path list):
+//   - Drive 1SmallVaeFileId0123456789abcdEFG tiny_vae.safetensors (direct)
+//   - Drive 1BigLoraFileId0123456789abcdEFGH big_lora.safetensors (above
+//     DriveScanLimit: virus-scan confirmation page first)
+//   - GitHub someone/models@main upscalers/RealESRGAN_x4plus.pth (LFS) and
+//     embeddings/small_embed.pt (plain)
+//   - Dropbox abc123xyz/dropbox_lora.safetensors, rlkey k3y9
+//
 // Tokens: DemoHFToken, UnapprovedHFToken, DemoCivitAIToken.
 func DefaultCatalog() *Catalog {
 	return &Catalog{
@@ -81,6 +89,21 @@ func DefaultCatalog() *Catalog {
 			{Name: "private/model.safetensors", Size: 1*mib + 99,
 				Header: "X-Api-Key", Value: DemoAPIKey},
 			{Name: "EasyNegative.safetensors", Size: 24*kib + 7},
+		},
+		Drive: []*DriveFile{
+			{ID: "1SmallVaeFileId0123456789abcdEFG", Name: "tiny_vae.safetensors",
+				Size: 200 * kib},
+			{ID: "1BigLoraFileId0123456789abcdEFGH", Name: "big_lora.safetensors",
+				Size: 2*mib + 9},
+		},
+		GitHub: []*GitHubFile{
+			{Repo: "someone/models", Ref: "main", Path: "upscalers/RealESRGAN_x4plus.pth",
+				Size: 1*mib + 64, LFS: true},
+			{Repo: "someone/models", Ref: "main", Path: "embeddings/small_embed.pt",
+				Size: 24 * kib},
+		},
+		Dropbox: []*DropboxFile{
+			{ID: "abc123xyz", Name: "dropbox_lora.safetensors", RLKey: "k3y9", Size: 700 * kib},
 		},
 		HFTokens: map[string][]string{
 			DemoHFToken:       {"black-forest-labs/FLUX.1-dev", "acme/private-model"},

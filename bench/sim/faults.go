@@ -97,8 +97,9 @@ func (fs *fileState) current() Faults {
 
 // SetFaults sets the faults of the file named key and re-arms its once
 // faults. key is a file's seed (RepoFile.Seed etc.), "<repo id>/<path>" for
-// a hub file, a CivitAI file's Name or id as "civitai:<id>", or a plain
-// file's Name. An empty key sets the default for every file that has no
+// a hub file, a CivitAI file's Name or id as "civitai:<id>", a plain
+// file's Name, "drive:<id>", "github:<repo>/<ref>/<path>" or
+// "dropbox:<id>". An empty key sets the default for every file that has no
 // faults of its own, and re-arms those. SetFaults is safe for concurrent
 // use with requests in flight; answers already started keep their faults.
 func (s *Sim) SetFaults(key string, f Faults) error {

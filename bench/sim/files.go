@@ -31,7 +31,3 @@ func (s *Sim) plainFiles(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 }
-
-// extra serves the link forms of other hosts on the plain host; it reports
-// whether it answered.
-func (s *Sim) extra(http.ResponseWriter, *http.Request, string) bool { return false }

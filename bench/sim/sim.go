@@ -332,6 +332,16 @@ func (s *Sim) register() {
 		fs.disp = f.Disposition
 		s.plain[f.Name] = fs
 	}
+	for _, f := range s.Catalog.Drive {
+		add(blobOf(f.Seed(), f.Size, nil), f.Name, "drive:"+f.ID)
+	}
+	for _, f := range s.Catalog.GitHub {
+		add(blobOf(f.Seed(), f.Size, nil), baseName(f.Path),
+			"github:"+f.Repo+"/"+f.Ref+"/"+f.Path)
+	}
+	for _, f := range s.Catalog.Dropbox {
+		add(blobOf(f.Seed(), f.Size, nil), f.Name, "dropbox:"+f.ID)
+	}
 }
 
 func baseName(p string) string {
