@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,24 +44,46 @@ func (id Identity) Same(old Identity) bool {
 	return id.Origin == old.Origin && id.ETag == old.ETag
 }
 
-// The journal is three lines of text:
+// The journal file holds two slots of equal size S (a power of two, at
+// least minSlot). Each slot is empty (all zero bytes) or holds a state:
 //
-//	provision-journal 1
-//	{"origin":"…","size":N,"sha256":"…","etag":"…","ranges":[[start,end],…]}
+//	provision-journal 2
+//	{"seq":N,"origin":"…","size":N,"sha256":"…","etag":"…","ranges":[[start,end],…]}
 //	crc32c XXXXXXXX
 //
-// ranges are half-open, sorted, disjoint and non-adjacent, and are only
-// ever bytes whose data was synced before the journal was written. The
-// checksum (CRC-32C, hex) covers the first two lines with their newlines;
-// anything that does not parse exactly is "nothing known".
-const journalMagic = "provision-journal 1\n"
+// followed by zero bytes up to S. The checksum (CRC-32C, hex) covers the
+// first two lines with their newlines. ranges are half-open, sorted,
+// disjoint and non-adjacent, and only ever bytes whose data was synced
+// before the slot was written. A reader takes the valid slot with the
+// highest seq; anything that does not parse exactly is ignored.
+//
+// State seq goes to slot seq%2, overwritten in place and fdatasynced: a
+// torn write can only damage the older slot, and once the file exists a
+// checkpoint allocates no new blocks, so it still works on a full disk.
+// The file is created (and regrown when a state outgrows S) by writing a
+// temporary file, fsyncing it, renaming it over the journal and fsyncing
+// the folder.
+const journalMagic = "provision-journal 2\n"
 
-// maxJournal bounds what readJournal will load.
-const maxJournal = 16 << 20
+const (
+	minSlot    = 16 << 10
+	maxJournal = 32 << 20 // bounds what readJournal loads
+)
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-type journalBody struct {
+// errJournal says a journal is torn, corrupt or not a journal at all.
+var errJournal = errors.New("journal is torn or corrupt")
+
+// journalState is what one slot records.
+type journalState struct {
+	seq  uint64
+	id   Identity
+	have span.Set
+}
+
+type slotBody struct {
+	Seq    uint64     `json:"seq"`
 	Origin string     `json:"origin"`
 	Size   int64      `json:"size"`
 	SHA256 string     `json:"sha256"`
@@ -68,11 +91,11 @@ type journalBody struct {
 	Ranges [][2]int64 `json:"ranges"`
 }
 
-// encodeJournal returns the journal bytes for id and have.
-func encodeJournal(id Identity, have span.Set) []byte {
-	b := journalBody{Origin: id.Origin, Size: id.Size, SHA256: id.SHA256, ETag: id.ETag,
-		Ranges: make([][2]int64, 0, len(have))}
-	for _, r := range have {
+// encodeSlot returns the content of a slot for st, without padding.
+func encodeSlot(st journalState) []byte {
+	b := slotBody{Seq: st.seq, Origin: st.id.Origin, Size: st.id.Size,
+		SHA256: st.id.SHA256, ETag: st.id.ETag, Ranges: make([][2]int64, 0, len(st.have))}
+	for _, r := range st.have {
 		b.Ranges = append(b.Ranges, [2]int64{r.Start, r.End})
 	}
 	body, err := json.Marshal(b)
@@ -87,93 +110,173 @@ func encodeJournal(id Identity, have span.Set) []byte {
 	return buf.Bytes()
 }
 
-// errJournal says a journal is torn, corrupt or not a journal at all.
-var errJournal = errors.New("journal is torn or corrupt")
-
-// decodeJournal parses data written by encodeJournal. Anything else,
-// including every strict prefix of a valid journal, is errJournal.
-func decodeJournal(data []byte) (Identity, span.Set, error) {
-	rest, ok := bytes.CutPrefix(data, []byte(journalMagic))
+// decodeSlot parses one slot, padding included. Anything but an exact
+// state followed by zero bytes is errJournal; so is every strict prefix
+// of a state.
+func decodeSlot(slot []byte) (journalState, error) {
+	rest, ok := bytes.CutPrefix(slot, []byte(journalMagic))
 	if !ok {
-		return Identity{}, nil, errJournal
+		return journalState{}, errJournal
 	}
 	nl := bytes.IndexByte(rest, '\n')
 	if nl < 0 {
-		return Identity{}, nil, errJournal
+		return journalState{}, errJournal
 	}
-	body, sumLine := rest[:nl], rest[nl+1:]
+	body := rest[:nl]
 	covered := len(journalMagic) + nl + 1
-	want := fmt.Sprintf("crc32c %08x\n", crc32.Checksum(data[:covered], crcTable))
-	if string(sumLine) != want {
-		return Identity{}, nil, errJournal
+	want := fmt.Sprintf("crc32c %08x\n", crc32.Checksum(slot[:covered], crcTable))
+	tail, ok := bytes.CutPrefix(slot[covered:], []byte(want))
+	if !ok || bytes.IndexFunc(tail, func(r rune) bool { return r != 0 }) >= 0 {
+		return journalState{}, errJournal
 	}
 
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	var b journalBody
-	if err := dec.Decode(&b); err != nil || dec.More() {
-		return Identity{}, nil, errJournal
+	var b slotBody
+	if err := dec.Decode(&b); err != nil || dec.More() || b.Size < -1 {
+		return journalState{}, errJournal
 	}
-	if b.Size < -1 {
-		return Identity{}, nil, errJournal
-	}
-	var have span.Set
+	st := journalState{seq: b.Seq,
+		id: Identity{Origin: b.Origin, Size: b.Size, SHA256: b.SHA256, ETag: b.ETag}}
 	prevEnd := int64(-1)
 	for _, r := range b.Ranges {
 		if r[0] < 0 || r[1] <= r[0] || r[0] <= prevEnd || (b.Size >= 0 && r[1] > b.Size) {
-			return Identity{}, nil, errJournal
+			return journalState{}, errJournal
 		}
-		have = append(have, span.Range{Start: r[0], End: r[1]})
+		st.have = append(st.have, span.Range{Start: r[0], End: r[1]})
 		prevEnd = r[1]
 	}
-	return Identity{Origin: b.Origin, Size: b.Size, SHA256: b.SHA256, ETag: b.ETag}, have, nil
+	return st, nil
+}
+
+// decodeJournal parses a whole journal file and returns its newest valid
+// state and the slot size.
+func decodeJournal(data []byte) (journalState, int, error) {
+	n := len(data) / 2
+	if len(data)%2 != 0 || n < minSlot || bits.OnesCount(uint(n)) != 1 {
+		return journalState{}, 0, errJournal
+	}
+	a, errA := decodeSlot(data[:n])
+	b, errB := decodeSlot(data[n:])
+	switch {
+	case errA == nil && (errB != nil || a.seq >= b.seq):
+		return a, n, nil
+	case errB == nil:
+		return b, n, nil
+	}
+	return journalState{}, 0, errJournal
 }
 
 // readJournal loads the journal at path without following a symbolic link.
 // A missing file is os.ErrNotExist; a torn or corrupt one is errJournal.
-func readJournal(path string) (Identity, span.Set, error) {
+func readJournal(path string) (journalState, int, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|oNoFollow, 0)
 	if err != nil {
-		return Identity{}, nil, err
+		return journalState{}, 0, err
 	}
 	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxJournal+1))
 	if err != nil {
-		return Identity{}, nil, err
+		return journalState{}, 0, err
 	}
 	if len(data) > maxJournal {
-		return Identity{}, nil, errJournal
+		return journalState{}, 0, errJournal
 	}
 	return decodeJournal(data)
 }
 
-// writeJournal replaces the journal at path atomically: the new content
-// goes to path+".tmp", is fsynced, renamed over path, and the folder is
-// fsynced, so a crash leaves either the old journal or the new one.
-func writeJournal(path string, id Identity, have span.Set) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|oNoFollow, 0o644)
-	if err != nil {
-		return fmt.Errorf("write journal %s: %w", tmp, err)
+// slotSize returns the slot size for content of n bytes: room to double.
+func slotSize(n int) int {
+	s := minSlot
+	for s < 2*n {
+		s *= 2
 	}
-	_, err = f.Write(encodeJournal(id, have))
+	return s
+}
+
+// journal is the open journal file of a Part. Its methods are called by
+// one goroutine at a time (Part serialises checkpoints).
+type journal struct {
+	path string
+	f    *os.File // nil until created or opened
+	slot int
+	seq  uint64
+	buf  []byte
+}
+
+// open reuses an existing valid journal file for in-place writes.
+func (j *journal) open(slot int, seq uint64) {
+	f, err := os.OpenFile(j.path, os.O_RDWR|oNoFollow, 0)
+	if err != nil {
+		return // write creates a new one
+	}
+	j.f, j.slot, j.seq = f, slot, seq
+}
+
+// write makes st (with the next seq) the journal's newest state.
+func (j *journal) write(id Identity, have span.Set) error {
+	st := journalState{seq: j.seq + 1, id: id, have: have}
+	content := encodeSlot(st)
+	if j.f == nil || len(content) > j.slot {
+		if err := j.create(st, content); err != nil {
+			return fmt.Errorf("write journal %s: %w", j.path, err)
+		}
+		return nil
+	}
+	if len(j.buf) != j.slot {
+		j.buf = make([]byte, j.slot)
+	}
+	clear(j.buf[copy(j.buf, content):])
+	if _, err := j.f.WriteAt(j.buf, int64(st.seq%2)*int64(j.slot)); err != nil {
+		return fmt.Errorf("write journal %s: %w", j.path, err)
+	}
+	if err := datasync(j.f); err != nil {
+		return fmt.Errorf("sync journal %s: %w", j.path, err)
+	}
+	j.seq = st.seq
+	return nil
+}
+
+// create writes a fresh journal file holding st in slot seq%2 and an
+// empty other slot, and renames it into place.
+func (j *journal) create(st journalState, content []byte) error {
+	slot := slotSize(len(content))
+	data := make([]byte, 2*slot)
+	copy(data[int(st.seq%2)*slot:], content)
+
+	tmp := j.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|oNoFollow, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if err == nil {
+		err = os.Rename(tmp, j.path)
 	}
 	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(path))
+		err = syncDir(filepath.Dir(j.path))
 	}
 	if err != nil {
+		f.Close()
 		os.Remove(tmp)
-		return fmt.Errorf("write journal %s: %w", path, err)
+		return err
 	}
+	if j.f != nil {
+		j.f.Close()
+	}
+	j.f, j.slot, j.seq = f, slot, st.seq
 	return nil
+}
+
+// close closes the journal file, if open.
+func (j *journal) close() {
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
 }
 
 // syncDir fsyncs a folder so that renames and creations in it are durable.

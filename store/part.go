@@ -43,6 +43,7 @@ type options struct {
 	writeAt   func(f *os.File, b []byte, off int64) (int, error)
 	datasync  func(f *os.File) error
 	fallocate func(f *os.File, off, n int64) error
+	sparse    func(f *os.File) bool // skip fallocate for this file
 }
 
 func defaults() options {
@@ -53,6 +54,7 @@ func defaults() options {
 		writeAt:      (*os.File).WriteAt,
 		datasync:     datasync,
 		fallocate:    fallocate,
+		sparse:       onTmpfs,
 	}
 }
 
@@ -72,6 +74,9 @@ type Part struct {
 	id      Identity
 	f       *os.File
 	o       options
+
+	ckMu sync.Mutex // one checkpoint at a time; guards jn
+	jn   journal
 
 	mu       sync.Mutex
 	have     span.Set // committed: loaded from the journal plus Commits of this run
@@ -102,8 +107,8 @@ type Part struct {
 // and the download starts from nothing.
 //
 // When id.Size is known, the file is preallocated in the background
-// (fallocate, or a sparse ftruncate where unsupported), overlapped with the
-// first requests; Allocated waits for it. When id.SHA256 is known, the
+// (fallocate, or a sparse ftruncate where unsupported and on tmpfs),
+// overlapped with the first requests; Allocated waits for it. When id.SHA256 is known, the
 // contiguous prefix is hashed in the background as it grows.
 func OpenPart(final string, id Identity) (*Part, error) {
 	return openPart(final, id, defaults())
@@ -115,7 +120,7 @@ func openPart(final string, id Identity, o options) (*Part, error) {
 	}
 	p := &Part{
 		final: final, path: final + PartSuffix, journal: final + JournalSuffix,
-		id: id, o: o,
+		id: id, o: o, jn: journal{path: final + JournalSuffix},
 		stop: make(chan struct{}), kick: make(chan struct{}, 1),
 		hashKick: make(chan struct{}, 1), allocDone: make(chan struct{}),
 	}
@@ -126,13 +131,14 @@ func openPart(final string, id Identity, o options) (*Part, error) {
 	p.f = f
 
 	// Resume only what an intact journal of the same identity vouches for.
-	jid, have, jerr := readJournal(p.journal)
+	st, slot, jerr := readJournal(p.journal)
 	var end int64
-	if len(have) > 0 {
-		end = have[len(have)-1].End
+	if len(st.have) > 0 {
+		end = st.have[len(st.have)-1].End
 	}
-	if jerr == nil && id.Same(jid) && end <= fi.Size() {
-		p.have, p.durable = have, have
+	if jerr == nil && id.Same(st.id) && end <= fi.Size() {
+		p.have, p.durable = st.have, st.have
+		p.jn.open(slot, st.seq)
 	} else {
 		if err := p.restart(); err != nil {
 			p.release()
@@ -332,9 +338,11 @@ func (p *Part) checkpointer() {
 
 // checkpoint makes the committed ranges durable: it snapshots them, syncs
 // the data, and only then writes the journal, so the journal never claims
-// bytes that are not on disk. After a failed sync (whose lost pages a
-// later sync could not report) the journal is never written again.
+// bytes that are not on disk. After a failed data sync (whose lost pages a
+// later sync might not report) the journal is never written again.
 func (p *Part) checkpoint() error {
+	p.ckMu.Lock()
+	defer p.ckMu.Unlock()
 	p.mu.Lock()
 	if p.noSync {
 		p.mu.Unlock()
@@ -352,8 +360,9 @@ func (p *Part) checkpoint() error {
 	if err := p.o.datasync(p.f); err != nil {
 		return p.fail(fmt.Errorf("sync %s: %w", p.path, err), true)
 	}
-	if err := writeJournal(p.journal, p.id, snap); err != nil {
-		return p.fail(err, true)
+	if err := p.jn.write(p.id, snap); err != nil {
+		// The older state is still intact; a later checkpoint may retry.
+		return p.fail(err, false)
 	}
 	p.mu.Lock()
 	p.durable = snap
@@ -362,10 +371,17 @@ func (p *Part) checkpoint() error {
 }
 
 // preallocate reserves the file's blocks in steps, overlapped with the
-// first writes. ENOSPC becomes the sticky error; a filesystem without
-// fallocate gets a sparse ftruncate instead.
+// first writes. ENOSPC becomes the sticky error. A filesystem without
+// fallocate, and tmpfs (where it costs CPU and gains nothing), get a
+// sparse ftruncate instead.
 func (p *Part) preallocate(size int64) {
 	defer close(p.allocDone)
+	if p.o.sparse(p.f) {
+		if err := p.extend(size); err != nil {
+			p.fail(fmt.Errorf("extend %s to %d bytes: %w", p.path, size, err), false)
+		}
+		return
+	}
 	for off := int64(0); off < size; off += allocStep {
 		select {
 		case <-p.stop:
@@ -429,8 +445,9 @@ func (p *Part) end() bool {
 	return true
 }
 
-// release unlocks and closes the .part file.
+// release closes the journal, then unlocks and closes the .part file.
 func (p *Part) release() error {
+	p.jn.close()
 	uerr := unlockFile(p.f)
 	cerr := p.f.Close()
 	if cerr != nil {

@@ -133,7 +133,9 @@ func TestRestartWhenJournalUntrusted(t *testing.T) {
 		{name: "corrupt checksum", reopen: id, spoil: func(t *testing.T, final string) {
 			j := final + JournalSuffix
 			b, _ := os.ReadFile(j)
-			b[len(journalMagic)+3] ^= 0x20
+			for _, slot := range []int{0, len(b) / 2} { // both states
+				b[slot+len(journalMagic)+3] ^= 0x20
+			}
 			os.WriteFile(j, b, 0o644)
 		}},
 		{name: "part lost, journal left", reopen: id, spoil: func(t *testing.T, final string) {
@@ -392,9 +394,9 @@ func TestSyncFailureIsSticky(t *testing.T) {
 		t.Fatalf("WriteAt after failed sync = %v", err)
 	}
 	p.Close()
-	_, have, err := readJournal(final + JournalSuffix)
-	if err != nil || !reflect.DeepEqual(have, span.Set{rg(0, 10_000)}) {
-		t.Fatalf("journal after failed sync: %v %v", have, err)
+	st, _, err := readJournal(final + JournalSuffix)
+	if err != nil || !reflect.DeepEqual(st.have, span.Set{rg(0, 10_000)}) {
+		t.Fatalf("journal after failed sync: %v %v", st.have, err)
 	}
 }
 
@@ -403,6 +405,7 @@ func TestPreallocationNoSpace(t *testing.T) {
 	final := filepath.Join(t.TempDir(), "m.bin")
 	o := defaults()
 	o.fallocate = func(*os.File, int64, int64) error { return syscall.ENOSPC }
+	o.sparse = func(*os.File) bool { return false } // even when TMPDIR is tmpfs
 	p, err := openPart(final, Identity{Origin: "u", Size: 1 << 20, ETag: "e"}, o)
 	if err != nil {
 		t.Fatal(err)
@@ -421,6 +424,7 @@ func TestPreallocatesOrExtends(t *testing.T) {
 	for _, fallback := range []bool{false, true} {
 		final := filepath.Join(t.TempDir(), "m.bin")
 		o := defaults()
+		o.sparse = func(*os.File) bool { return false }
 		if fallback {
 			o.fallocate = func(*os.File, int64, int64) error { return errNoFallocate }
 		}
@@ -456,3 +460,28 @@ func TestWriteOutsideSizeRefused(t *testing.T) {
 
 // rg is a short span.Range literal.
 func rg(start, end int64) span.Range { return span.Range{Start: start, End: end} }
+
+// TestTmpfsSparse: on tmpfs the part is extended sparsely, not fallocated.
+func TestTmpfsSparse(t *testing.T) {
+	dir, err := os.MkdirTemp("/dev/shm", "store-test-")
+	if err != nil {
+		t.Skip("no /dev/shm here")
+	}
+	defer os.RemoveAll(dir)
+	final := filepath.Join(dir, "m.bin")
+	p, err := OpenPart(final, Identity{Origin: "u", Size: 64 << 20, ETag: "e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Discard()
+	if !onTmpfs(p.f) {
+		t.Skip("/dev/shm is not tmpfs here")
+	}
+	if err := p.Allocated(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p.Path())
+	if err != nil || fi.Size() != 64<<20 || statOf(fi).allocated != 0 {
+		t.Fatalf("tmpfs part: size %d, allocated %d, %v", fi.Size(), statOf(fi).allocated, err)
+	}
+}

@@ -102,6 +102,9 @@ func recordVerified(path string, fi os.FileInfo, sha string) {
 		return
 	}
 	_, err = tmp.Write(append(data, '\n'))
+	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp makes 0600; the folder's files are shared
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

@@ -70,6 +70,15 @@ func fallocate(f *os.File, off, n int64) error {
 	return err
 }
 
+// onTmpfs reports whether f lives on tmpfs, where fallocate zeroes every
+// page up front (about 0.3 CPU-seconds per GiB) and buys nothing a write
+// would not: there is no delayed allocation, so ENOSPC comes from the write.
+func onTmpfs(f *os.File) bool {
+	var st unix.Statfs_t
+	err := control(f, func(fd int) error { return unix.Fstatfs(fd, &st) })
+	return err == nil && st.Type == unix.TMPFS_MAGIC
+}
+
 // datasync flushes f's data and the metadata needed to read it back.
 func datasync(f *os.File) error {
 	return control(f, func(fd int) error {

@@ -19,6 +19,8 @@ func unlockFile(*os.File) error { return nil }
 
 func fallocate(*os.File, int64, int64) error { return errNoFallocate }
 
+func onTmpfs(*os.File) bool { return false }
+
 func datasync(f *os.File) error { return f.Sync() }
 
 // freeBytes reports "unknown" as a very large number, so CheckSpace passes.
