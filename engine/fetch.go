@@ -175,6 +175,9 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		js.mu.Lock()
 		progressed := p.pos-before >= e.cfg.MinSplit && !js.rangeless
 		received, expected := p.pos-p.start, p.end-p.start
+		if p.end == unknownEnd {
+			expected = -1
+		}
 		if js.rangeless && p.stream {
 			// A server that ignores Range can only start again from byte 0.
 			p.pos = 0
@@ -185,7 +188,7 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		}
 		if attempts++; attempts > e.cfg.Retries {
 			var sb *ShortBodyError
-			if errors.As(err, &sb) && expected > 0 && p.end != unknownEnd {
+			if errors.As(err, &sb) && expected > 0 {
 				err = &ShortBodyError{Expected: expected, Received: received, Err: sb.Err}
 			}
 			err = fmt.Errorf("gave up after %d attempts: %w", attempts, err)
