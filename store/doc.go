@@ -13,19 +13,26 @@
 //
 // # Downloading into a Part
 //
-// While final downloads, three names sit beside it:
+// While final downloads, these names sit beside it:
 //
 //	<final>.part             the data, preallocated, written with pwrite;
 //	                         also the lock (flock, exclusive, non-blocking)
 //	<final>.part.journal     the source Identity and the byte ranges that
-//	                         are durably in the .part (format in journal.go)
-//	<final>.part.journal.tmp the next journal, renamed over the old one
+//	                         are durably in the .part: two checksummed
+//	                         states, rewritten alternately in place
+//	<final>.part.journal.tmp only while the journal is created or regrown
 //
-// A Part is the engine's Output. Commit records written ranges; about every
-// 8 MiB or second the data is fdatasynced and only then the journal
-// rewritten (temp file, fsync, rename, fsync folder), so the journal never
-// claims bytes that are not on disk, and a crash costs at most the bytes
-// committed since the last checkpoint. Finish verifies (size, sha256 hashed
-// along the growing prefix, safetensors header) and renames the .part over
-// final; a file that fails is never renamed.
+// A Part is the engine's Output. Commit records written ranges; once 8 MiB
+// are committed but not yet durable, or a second has passed, a background
+// checkpoint fdatasyncs the data and only then writes the journal's older
+// slot and fdatasyncs it, so the journal never claims bytes that are not
+// on disk, a torn write leaves the previous state readable, and a crash
+// costs about the bytes committed since the last checkpoint. Finish
+// verifies (size, sha256 hashed along the growing prefix, safetensors
+// header) and renames the .part over final; a file that fails is never
+// renamed.
+//
+// Each folder that received a verified file also holds
+// .provision-verified.json, the cache that lets Present skip rehashing
+// unchanged files.
 package store

@@ -245,6 +245,9 @@ func (j *journal) create(st journalState, content []byte) error {
 	copy(data[int(st.seq%2)*slot:], content)
 
 	tmp := j.path + ".tmp"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err // a leftover, or a planted link: removed, never followed
+	}
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC|oNoFollow, 0o644)
 	if err != nil {
 		return err

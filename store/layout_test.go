@@ -119,3 +119,24 @@ func TestFinalStaysInside(t *testing.T) {
 		t.Error("unknown category: no error")
 	}
 }
+
+// TestDownloadAllPaths: a download_all file keeps the repo's folders.
+func TestDownloadAllPaths(t *testing.T) {
+	l, err := NewLayout("comfyui", t.TempDir(), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final, err := l.Final("embeddings", "pack/sub/../sub/a.pt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(l.ModelsDir, "embeddings", "pack", "sub", "sub", "a.pt")
+	if final != want {
+		t.Fatalf("Final = %q, want %q", final, want)
+	}
+	data := content(100, 40)
+	if err := download(t, final, Identity{Origin: "u", Size: 100, ETag: "e"}, data); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, want, data)
+}

@@ -485,3 +485,38 @@ func TestTmpfsSparse(t *testing.T) {
 		t.Fatalf("tmpfs part: size %d, allocated %d, %v", fi.Size(), statOf(fi).allocated, err)
 	}
 }
+
+// The engine's Output, spelled out so this package need not import engine.
+var _ interface {
+	WriteAt(p []byte, off int64) (int, error)
+	Commit(r span.Range) error
+} = (*Part)(nil)
+
+func TestPlantedJournalLinksNotFollowed(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	os.WriteFile(victim, []byte("precious"), 0o644)
+	final := filepath.Join(dir, "m.bin")
+	os.Symlink(victim, final+JournalSuffix)
+	os.Symlink(victim, final+JournalSuffix+".tmp")
+	data := content(1000, 31)
+	p, err := OpenPart(final, Identity{Origin: "u", Size: 1000, ETag: "e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, p, data, rg(0, 500))
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "precious" {
+		t.Fatalf("victim changed: %q", b)
+	}
+	p, err = OpenPart(final, Identity{Origin: "u", Size: 1000, ETag: "e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Have(); !reflect.DeepEqual(got, span.Set{rg(0, 500)}) {
+		t.Fatalf("Have = %v", got)
+	}
+	p.Discard()
+}
