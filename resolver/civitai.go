@@ -331,7 +331,7 @@ func civSHA256(f *civFile) string {
 // served. A size far from sizeKB means the wrong thing is served.
 func (r *Resolver) civProbe(ctx context.Context, e *Entry, loc, rel string, f *civFile) (int64,
 	error) {
-	p, err := r.probe(ctx, loc, nil)
+	p, err := r.probe(ctx, loc, nil, "")
 	if err != nil {
 		u, _ := url.Parse(loc)
 		return 0, r.unreachable(e, "CivitAI's storage", u, err)

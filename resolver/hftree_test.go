@@ -304,3 +304,13 @@ func TestHFAgainstSimulator(t *testing.T) {
 		t.Fatalf("got %v, want %s", rels, want)
 	}
 }
+
+func FuzzNextLink(f *testing.F) {
+	f.Add(`<https://h/p1>; rel="prev", <https://h/p3>; rel="next"`)
+	f.Add(`<>; rel=next`)
+	f.Fuzz(func(t *testing.T, v string) {
+		if got := nextLink([]string{v}); strings.ContainsAny(got, "<>") {
+			t.Fatalf("nextLink(%q) = %q", v, got)
+		}
+	})
+}

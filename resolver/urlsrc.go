@@ -55,7 +55,44 @@ func (r *Resolver) resolveURL(ctx context.Context, e *Entry) ([]*Target, error) 
 func (r *Resolver) urlTarget(ctx context.Context, e *Entry, raw string,
 	hdr http.Header) (*Target, error) {
 	u, _ := url.Parse(raw)
-	p, err := r.probe(ctx, raw, hdr)
+	loc, err := r.urlLocate(ctx, e, u, raw, hdr, 0)
+	if err != nil {
+		return nil, err
+	}
+	t := &Target{
+		Entry: e, Rel: loc.name, URL: loc.p.final.String(), Size: loc.p.size,
+		SHA256: loc.sha256, ETag: loc.p.etag, Origin: netx.Redact(raw),
+		Header: scopedHeader(hdr, u.Host, loc.p.final),
+	}
+	if t.ETag == "" {
+		t.ETag = loc.sha256
+	}
+	t.refresh = func(ctx context.Context) (string, http.Header, error) {
+		loc, err := r.urlLocate(ctx, e, u, raw, hdr, 0)
+		if err != nil {
+			return "", nil, err
+		}
+		return loc.p.final.String(), scopedHeader(hdr, u.Host, loc.p.final), nil
+	}
+	return t, nil
+}
+
+// located is where a URL entry's bytes turned out to be.
+type located struct {
+	p      *probeResult
+	name   string // safe file name
+	sha256 string // from a Git LFS pointer that led here, else ""
+}
+
+// urlLocate probes raw and names the file. A web page that confirms a
+// download (Google Drive's large-file warning) is followed to the file; a
+// Git LFS pointer on raw.githubusercontent.com is followed to its media
+// URL; any other page or pointer is refused. first is the entry's own URL:
+// its host is the only one hdr goes to, and its path may give the name.
+func (r *Resolver) urlLocate(ctx context.Context, e *Entry, first *url.URL, raw string,
+	hdr http.Header, depth int) (*located, error) {
+	u, _ := url.Parse(raw)
+	p, err := r.probe(ctx, raw, hdr, first.Host)
 	if err != nil {
 		return nil, r.unreachable(e, "the server", u, err)
 	}
@@ -68,43 +105,66 @@ func (r *Resolver) urlTarget(ctx context.Context, e *Entry, raw string,
 		if n, ok := ParseContentDisposition(p.disposition); ok {
 			name = n
 		} else {
-			name = urlName(u, p.final)
+			name = urlName(first, p.final)
 		}
 	}
 	rel := fname.Base(name)
 	if rel == "" {
 		return nil, entryErr(e, failf(ErrUnsupported, "no file name can be told from %s",
-			netx.Redact(raw)), "set filename in the entry")
-	}
-	if notAFile(rel, p.contentType) {
-		return nil, entryErr(e, failf(ErrNotAFile,
-			"%s answered with a %s document, not the file %s", netx.Redact(raw),
-			mediaType(p.contentType), rel),
-			"the link points to a web page; use the file's direct download link")
+			netx.Redact(first.String())), "set filename in the entry")
 	}
 
-	t := &Target{
-		Entry: e, Rel: rel, URL: p.final.String(), Size: p.size, ETag: p.etag,
-		Origin: netx.Redact(raw),
-	}
-	t.Header = scopedHeader(hdr, u, p.final)
-	t.refresh = func(ctx context.Context) (string, http.Header, error) {
-		p, err := r.probe(ctx, raw, hdr)
-		if err != nil {
-			return "", nil, r.unreachable(e, "the server", u, err)
+	if notAFile(rel, p.contentType) {
+		why := ""
+		if mediaType(p.contentType) == "text/html" {
+			page, err := r.readPage(ctx, p.final.String(), hdr, first.Host)
+			if err == nil && depth < 2 {
+				if next := confirmURL(page, p.final); next != "" {
+					return r.urlLocate(ctx, e, first, next, hdr, depth+1)
+				}
+			}
+			why = pageVerdict(page, p.final)
 		}
-		if p.status/100 != 2 {
-			return "", nil, urlError(e, raw, p.status, len(hdr) > 0)
+		if why == "" {
+			why = "the link points to a web page"
 		}
-		return p.final.String(), scopedHeader(hdr, u, p.final), nil
+		return nil, entryErr(e, failf(ErrNotAFile,
+			"%s answered with a %s document, not the file %s", netx.Redact(first.String()),
+			mediaType(p.contentType), rel),
+			why+"; use the file's direct download link")
 	}
-	return t, nil
+
+	// A tiny answer may be a Git LFS pointer standing for the real file.
+	if p.size >= 0 && p.size < 1024 {
+		small, err := r.readPage(ctx, p.final.String(), hdr, first.Host)
+		if sha, size, ok := lfsPointer(small); err == nil && ok {
+			media := githubMedia(p.final)
+			if media == "" || depth >= 2 {
+				return nil, entryErr(e, failf(ErrNotAFile,
+					"%s sent a Git LFS pointer (a %d-byte file with sha256 %s), not the file",
+					netx.Redact(first.String()), size, sha),
+					"link the LFS media URL of the file instead")
+			}
+			loc, err := r.urlLocate(ctx, e, first, media, hdr, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			if loc.p.size >= 0 && loc.p.size != size {
+				return nil, entryErr(e, failf(ErrNotAFile,
+					"%s serves %d bytes where its LFS pointer says %d",
+					netx.Redact(media), loc.p.size, size), "try again later")
+			}
+			loc.p.size, loc.sha256 = size, sha
+			return loc, nil
+		}
+	}
+	return &located{p: p, name: rel}, nil
 }
 
 // scopedHeader returns the entry's headers for final only when final is on
 // the host they were written for.
-func scopedHeader(hdr http.Header, first, final *url.URL) http.Header {
-	if len(hdr) == 0 || !onHost(final, first.Host) {
+func scopedHeader(hdr http.Header, host string, final *url.URL) http.Header {
+	if len(hdr) == 0 || !onHost(final, host) {
 		return nil
 	}
 	return hdr.Clone()
@@ -165,18 +225,18 @@ type probeResult struct {
 
 // probe asks for raw's headers with HEAD, following redirects; when HEAD
 // is refused or gives no size it GETs the first byte instead. hdr goes only
-// to raw's host: redirects elsewhere drop it (and any Authorization).
-func (r *Resolver) probe(ctx context.Context, raw string, hdr http.Header) (*probeResult,
-	error) {
+// to scopeHost: not at all when raw is elsewhere, and redirects that leave
+// it drop hdr (and any Authorization).
+func (r *Resolver) probe(ctx context.Context, raw string, hdr http.Header,
+	scopeHost string) (*probeResult, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, err
 	}
-	var names []string
-	for k := range hdr {
-		names = append(names, k)
+	if !onHost(u, scopeHost) {
+		hdr = nil
 	}
-	ctx = netx.Scoped(ctx, u.Host, names)
+	ctx = netx.Scoped(ctx, scopeHost, headerNames(hdr))
 	h := hdr.Clone()
 	if h == nil {
 		h = http.Header{}
