@@ -87,7 +87,8 @@ func TestCDNRefusals(t *testing.T) {
 		t.Errorf("bad signature: %d %s", resp.StatusCode, body)
 	}
 	clk.add(59 * time.Minute)
-	if resp, _ := get(t, noFollow, u, map[string]string{"Range": "bytes=0-0"}); resp.StatusCode != 206 {
+	resp, _ = get(t, noFollow, u, map[string]string{"Range": "bytes=0-0"})
+	if resp.StatusCode != 206 {
 		t.Errorf("within the hour: %d", resp.StatusCode)
 	}
 	clk.add(2 * time.Minute)
@@ -119,9 +120,9 @@ func TestGatedThroughToCDN(t *testing.T) {
 		t.Fatalf("status %d sha %s", resp.StatusCode, sum(body))
 	}
 	st := s.Stats()
-	if len(st.Seen("cdn", "Authorization")) != 0 || len(st.Seen("hub.resolve", "Authorization")) != 1 {
-		t.Errorf("Authorization seen: cdn %d, hub %d", len(st.Seen("cdn", "Authorization")),
-			len(st.Seen("hub.resolve", "Authorization")))
+	cdn, hub := st.Seen("cdn", "Authorization"), st.Seen("hub.resolve", "Authorization")
+	if len(cdn) != 0 || len(hub) != 1 {
+		t.Errorf("Authorization seen: cdn %d, hub %d", len(cdn), len(hub))
 	}
 	fst := st.File(f.Seed())
 	if fst.Bytes != f.Size || fst.Refetched() != 0 || len(fst.Ranges) != 1 {

@@ -39,7 +39,8 @@ func TestCivitAIVersionAPI(t *testing.T) {
 			t.Errorf("file %d: %+v", i, f)
 		}
 	}
-	if v.Files[1].URL != s.CivitAIURL+"/api/download/models/202?type=Model&format=SafeTensor&size=pruned&fp=fp8" {
+	fp8 := "/api/download/models/202?type=Model&format=SafeTensor&size=pruned&fp=fp8"
+	if v.Files[1].URL != s.CivitAIURL+fp8 {
 		t.Errorf("fp8 downloadUrl %s", v.Files[1].URL)
 	}
 

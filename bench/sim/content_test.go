@@ -13,7 +13,8 @@ func TestContentIsPositional(t *testing.T) {
 	whole := make([]byte, 3*blockSize+123)
 	Content("a", 0, whole)
 	// Any sub-range read on its own equals the same slice of the whole file.
-	for _, r := range [][2]int{{0, 1}, {7, 9}, {blockSize - 3, blockSize + 5}, {1000, 3 * blockSize}} {
+	ranges := [][2]int{{0, 1}, {7, 9}, {blockSize - 3, blockSize + 5}, {1000, 3 * blockSize}}
+	for _, r := range ranges {
 		p := make([]byte, r[1]-r[0])
 		Content("a", int64(r[0]), p)
 		if !bytes.Equal(p, whole[r[0]:r[1]]) {

@@ -65,7 +65,7 @@ var EarlyAccessDeadline = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
 //   - private/model.safetensors: requires header X-Api-Key: DemoAPIKey
 //   - EasyNegative.safetensors
 //
-// Link forms on the plain host (see Sim.extra's path list):
+// Link forms on the plain host (see the package documentation):
 //   - Drive 1SmallVaeFileId0123456789abcdEFG tiny_vae.safetensors (direct)
 //   - Drive 1BigLoraFileId0123456789abcdEFGH big_lora.safetensors (above
 //     DriveScanLimit: virus-scan confirmation page first)

@@ -178,19 +178,24 @@ func TestSetFaultsPerFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := map[string]string{"Range": "bytes=0-9"}
-	if resp, _ := get(t, fresh(), s.FilesURL+"/models/4x-UltraSharp.pth", rng); resp.StatusCode != 200 {
+	var resp *http.Response
+	resp, _ = get(t, fresh(), s.FilesURL+"/models/4x-UltraSharp.pth", rng)
+	if resp.StatusCode != 200 {
 		t.Errorf("faulty file: %d", resp.StatusCode)
 	}
-	if resp, _ := get(t, fresh(), s.FilesURL+"/EasyNegative.safetensors", rng); resp.StatusCode != 206 {
+	resp, _ = get(t, fresh(), s.FilesURL+"/EasyNegative.safetensors", rng)
+	if resp.StatusCode != 206 {
 		t.Errorf("other file: %d", resp.StatusCode)
 	}
 	// The default applies to files without their own faults; by CivitAI id too.
 	s.SetFaults("", Faults{IgnoreRange: true})
 	s.SetFaults("civitai:2", Faults{})
-	if resp, _ := get(t, fresh(), s.FilesURL+"/EasyNegative.safetensors", rng); resp.StatusCode != 200 {
+	resp, _ = get(t, fresh(), s.FilesURL+"/EasyNegative.safetensors", rng)
+	if resp.StatusCode != 200 {
 		t.Errorf("default fault not applied: %d", resp.StatusCode)
 	}
-	if resp, _ := get(t, fresh(), s.CivitAIURL+"/api/download/models/202?fileId=2", rng); resp.StatusCode != 206 {
+	resp, _ = get(t, fresh(), s.CivitAIURL+"/api/download/models/202?fileId=2", rng)
+	if resp.StatusCode != 206 {
 		t.Errorf("own faults overridden by the default: %d", resp.StatusCode)
 	}
 }

@@ -22,12 +22,13 @@ func TestResolveLFS(t *testing.T) {
 			}
 			h := resp.Header
 			want := map[string]string{
-				"X-Linked-Size":       strconv.FormatInt(f.Size, 10),
-				"X-Linked-Etag":       `"` + f.SHA256() + `"`,
-				"ETag":                `"` + f.SHA256() + `"`,
-				"X-Repo-Commit":       repo.Commit,
-				"Accept-Ranges":       "bytes",
-				"Content-Disposition": `inline; filename*=UTF-8''sd_xl_base_1.0.safetensors; filename="sd_xl_base_1.0.safetensors";`,
+				"X-Linked-Size": strconv.FormatInt(f.Size, 10),
+				"X-Linked-Etag": `"` + f.SHA256() + `"`,
+				"ETag":          `"` + f.SHA256() + `"`,
+				"X-Repo-Commit": repo.Commit,
+				"Accept-Ranges": "bytes",
+				"Content-Disposition": `inline; filename*=UTF-8''sd_xl_base_1.0.safetensors; ` +
+					`filename="sd_xl_base_1.0.safetensors";`,
 			}
 			if resp.StatusCode != http.StatusFound {
 				t.Fatalf("status %d, want 302", resp.StatusCode)
@@ -156,14 +157,15 @@ func TestHubErrors(t *testing.T) {
 
 func TestRenamedAndGzip(t *testing.T) {
 	s := start(t, Config{GzipText: true})
-	resp, _ := get(t, noFollow, s.HubURL+"/stability-old/sdxl-base/resolve/refs%2Fpr%2F1/README.md", nil)
+	old := s.HubURL + "/stability-old/sdxl-base/resolve/"
+	resp, _ := get(t, noFollow, old+"refs%2Fpr%2F1/README.md", nil)
 	if loc := resp.Header.Get("Location"); loc !=
 		"/stabilityai/stable-diffusion-xl-base-1.0/resolve/refs%2Fpr%2F1/README.md" {
 		t.Errorf("renamed Location %q", loc)
 	}
 	// Go's client asks for gzip and decompresses it.
 	f := s.Catalog.Repo("stabilityai/stable-diffusion-xl-base-1.0").File("README.md")
-	resp, body := get(t, http.DefaultClient, s.HubURL+"/stability-old/sdxl-base/resolve/main/README.md", nil)
+	resp, body := get(t, http.DefaultClient, old+"main/README.md", nil)
 	if resp.StatusCode != 200 || !resp.Uncompressed || string(body) != string(f.Body) {
 		t.Errorf("gzip answer: %d uncompressed=%v %q", resp.StatusCode, resp.Uncompressed, body)
 	}

@@ -58,25 +58,8 @@ func (f *DropboxFile) Seed() string { return seedFor("dropbox/"+f.ID+"/"+f.Name,
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
 func (f *DropboxFile) SHA256() string { return Digest(f.Seed(), f.Size) }
 
-// extra serves, on the plain file host, the link forms users paste, each
-// under its real host name as the first path segment, so that a link maps
-// onto the simulator by replacing "https://" with FilesURL + "/":
-//
-//	/drive.google.com/file/d/{id}/view                      share page (HTML)
-//	/drive.google.com/uc?id={id}&export=download            the file, or the
-//	    virus-scan page (HTML, 200) above DriveScanLimit whose form (GET)
-//	    points at /drive.usercontent.google.com/download with hidden inputs
-//	    id, export, confirm and uuid
-//	/drive.usercontent.google.com/download?id=&export=download&confirm=&uuid=
-//	/github.com/{owner}/{repo}/blob/{ref}/{path}            HTML page
-//	/github.com/{owner}/{repo}/raw/{ref}/{path}             302 to raw
-//	/raw.githubusercontent.com/{owner}/{repo}/{ref}/{path}  bytes, or the LFS pointer
-//	/media.githubusercontent.com/media/{owner}/{repo}/{ref}/{path}  LFS bytes
-//	/www.dropbox.com/scl/fi/{id}/{name}?rlkey=&dl=0         preview page (HTML)
-//	    with dl=1: 302 to /dl.dropboxusercontent.com/scl/fi/{id}/{name}?rlkey=&dl=1
-//
-// Files answer with Content-Disposition: attachment (Drive, Dropbox) and
-// Range support. It reports whether the path was one of these.
+// extra serves the link forms users paste on the plain file host (see the
+// package documentation for the paths); it reports whether p was one.
 func (s *Sim) extra(w http.ResponseWriter, r *http.Request, p string) bool {
 	host, rest, _ := strings.Cut(p, "/")
 	switch host {

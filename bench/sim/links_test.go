@@ -56,6 +56,7 @@ func TestDrive(t *testing.T) {
 func TestGitHubAndDropbox(t *testing.T) {
 	s := start(t, Config{})
 	lfs, plain := s.Catalog.GitHub[0], s.Catalog.GitHub[1]
+	dbx := "/www.dropbox.com/scl/fi/abc123xyz/dropbox_lora.safetensors"
 	tests := []struct {
 		name, path string
 		status     int
@@ -72,12 +73,9 @@ func TestGitHubAndDropbox(t *testing.T) {
 		{"github raw link", "/github.com/someone/models/raw/main/" + plain.Path, 200,
 			plain.SHA256(), ""},
 		{"missing", "/raw.githubusercontent.com/someone/models/main/nope", 404, "", ""},
-		{"dropbox preview", "/www.dropbox.com/scl/fi/abc123xyz/dropbox_lora.safetensors?rlkey=k3y9&dl=0",
-			200, "", "<html>"},
-		{"dropbox download", "/www.dropbox.com/scl/fi/abc123xyz/dropbox_lora.safetensors?rlkey=k3y9&dl=1",
-			200, s.Catalog.Dropbox[0].SHA256(), ""},
-		{"dropbox no rlkey", "/www.dropbox.com/scl/fi/abc123xyz/dropbox_lora.safetensors?dl=1",
-			404, "", ""},
+		{"dropbox preview", dbx + "?rlkey=k3y9&dl=0", 200, "", "<html>"},
+		{"dropbox download", dbx + "?rlkey=k3y9&dl=1", 200, s.Catalog.Dropbox[0].SHA256(), ""},
+		{"dropbox no rlkey", dbx + "?dl=1", 404, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
