@@ -106,7 +106,8 @@ func (r *Resolver) civHeader(u *url.URL) (http.Header, bool) {
 	return h, false
 }
 
-// civGet GETs a CivitAI API URL without following redirects.
+// civGet GETs a CivitAI URL without following redirects; API answers are
+// asked for as JSON, the download endpoint as any download client would.
 func (r *Resolver) civGet(ctx context.Context, e *Entry, raw string) (*http.Response, bool,
 	error) {
 	u, err := url.Parse(raw)
@@ -115,7 +116,9 @@ func (r *Resolver) civGet(ctx context.Context, e *Entry, raw string) (*http.Resp
 			netx.Redact(raw)), "check CIVITAI_ENDPOINT and model_id")
 	}
 	h, sent := r.civHeader(u)
-	h.Set("Accept", "application/json")
+	if strings.Contains(u.Path, "/api/v1/") {
+		h.Set("Accept", "application/json")
+	}
 	resp, err := r.send(ctx, r.noFollow, http.MethodGet, raw, h)
 	if err != nil {
 		return nil, sent, r.unreachable(e, "CivitAI", u, err)
