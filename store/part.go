@@ -108,8 +108,9 @@ type Part struct {
 //
 // When id.Size is known, the file is preallocated in the background
 // (fallocate, or a sparse ftruncate where unsupported and on tmpfs),
-// overlapped with the first requests; Allocated waits for it. When id.SHA256 is known, the
-// contiguous prefix is hashed in the background as it grows.
+// overlapped with the first requests; Allocated waits for it. When
+// id.SHA256 is known, the contiguous prefix is hashed in the background as
+// it grows.
 func OpenPart(final string, id Identity) (*Part, error) {
 	return openPart(final, id, defaults())
 }
