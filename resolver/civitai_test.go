@@ -83,6 +83,13 @@ func TestCivitAILoginWall(t *testing.T) {
 		t.Fatalf("refresh: %s %v %v", u, h, err)
 	}
 
+	if seen := s.Stats().Seen("storage", "Authorization"); len(seen) > 0 {
+		t.Fatal("the token reached signed storage")
+	}
+	if len(s.Stats().Seen("civitai.download", "Authorization")) == 0 {
+		t.Fatal("the token never reached the download endpoint")
+	}
+
 	bad, _ := newTestResolver(Config{CivitAIEndpoint: s.CivitAIURL, CivitAIToken: civBad})
 	_, err = bad.Resolve(ctx, civEntry("42"))
 	if !errors.Is(err, ErrNotApproved) || !strings.Contains(err.Error(), "a token was sent") {

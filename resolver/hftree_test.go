@@ -298,6 +298,11 @@ func TestHFAgainstSimulator(t *testing.T) {
 		rels = append(rels, tg.Rel)
 		check(tg, s.Catalog.Repo(e.Repo).File(strings.TrimPrefix(tg.Rel, "pack/")))
 	}
+	for _, kind := range []string{"cdn", "storage"} {
+		if seen := s.Stats().Seen(kind, "Authorization"); len(seen) > 0 {
+			t.Fatalf("the token reached the %s: %v", kind, seen[0].Path)
+		}
+	}
 	want := "[pack/negative/EasyNegativeV2.safetensors pack/negative/bad_hands_5.pt " +
 		"pack/positive/detail_boost.safetensors]"
 	if fmt.Sprint(rels) != want {
@@ -313,4 +318,37 @@ func FuzzNextLink(f *testing.F) {
 			t.Fatalf("nextLink(%q) = %q", v, got)
 		}
 	})
+}
+
+// TestDownloadAllUnderRequestLimit is CASES.md C15's resolver side with a
+// real clock: the simulator answers 429 Retry-After: 1 above 3 requests a
+// second, and a paginated download_all still resolves every file.
+func TestDownloadAllUnderRequestLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out real Retry-After seconds")
+	}
+	s, err := sim.Start(sim.Config{RequestRate: 3, TreePageSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	r := New(Config{HFEndpoint: s.HubURL})
+	e := hfEntry("username/embeddings-collection", "")
+	e.DownloadAll = true
+	ts, err := r.Resolve(context.Background(), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 6 {
+		t.Fatalf("%d targets", len(ts))
+	}
+	limited := 0
+	for _, q := range s.Stats().Log {
+		if q.Status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatal("the simulator never answered 429: the test tests nothing")
+	}
 }
