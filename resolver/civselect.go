@@ -56,8 +56,10 @@ func (r *Resolver) civChoose(e, src *Entry, v *civVersion) (*civFile, error) {
 // selector is one "field = value" a CivitAI entry chose a file by.
 type selector struct{ field, value string }
 
+// selectors are the selectors an entry set, in a fixed order.
 type selectors []selector
 
+// strings renders the selectors for messages: type="VAE".
 func (s selectors) strings() []string {
 	var out []string
 	for _, x := range s {

@@ -30,6 +30,7 @@ func (f hfRef) prefix() string {
 	return ""
 }
 
+// revision is the revision to ask for, "main" when none was given.
 func (f hfRef) revision() string {
 	if f.rev == "" {
 		return "main"
@@ -47,7 +48,7 @@ type hfFile struct {
 	commit string      // X-Repo-Commit
 }
 
-// resolveURL returns the hub's resolve URL of a file.
+// hubFileURL returns the hub's resolve URL of a file.
 func (r *Resolver) hubFileURL(f hfRef) string {
 	return r.cfg.HFEndpoint + "/" + f.prefix() + escapePath(f.repo) + "/resolve/" +
 		url.PathEscape(f.revision()) + "/" + escapePath(f.file)
