@@ -140,6 +140,11 @@ func (js *jobState) check(resp *http.Response, p *piece, from, to int64,
 		if err := js.checkType(resp); err != nil {
 			return 0, 0, err
 		}
+		if resp.ContentLength == 0 && js.j.Size > 0 {
+			// An empty 200 is a failed answer, not a file that shrank to nothing.
+			return 0, 0, &ShortBodyError{Expected: to - from, Received: 0,
+				Err: io.ErrUnexpectedEOF}
+		}
 		if js.j.Size >= 0 && resp.ContentLength >= 0 && resp.ContentLength != size {
 			return 0, 0, fmt.Errorf("%w: server sends %d bytes, expected %d",
 				ErrSizeChanged, resp.ContentLength, size)
