@@ -45,9 +45,18 @@ type cacheFile struct {
 	Files   map[string]cacheEntry `json:"files"`
 }
 
-// cacheMu serialises this process's read-modify-write of cache files.
+// cacheMu serialises this process's use of cache files and guards memo.
 // Two processes may still lose each other's update; that costs a rehash.
 var cacheMu sync.Mutex
+
+// memo keeps each folder's parsed cache with the stat of the file it came
+// from, so a folder of a thousand files is not parsed a thousand times.
+var memo = map[string]memoCache{}
+
+type memoCache struct {
+	stamp cacheEntry // size, times and inode of the cache file when read
+	c     cacheFile
+}
 
 func entryFor(fi os.FileInfo, sha string) cacheEntry {
 	st := statOf(fi)
@@ -55,43 +64,52 @@ func entryFor(fi os.FileInfo, sha string) cacheEntry {
 		CtimeNS: st.ctimeNS, Inode: st.ino, SHA256: sha}
 }
 
-func loadCache(dir string) cacheFile {
-	c := cacheFile{Version: 1, Files: map[string]cacheEntry{}}
-	data, err := os.ReadFile(filepath.Join(dir, cacheName))
+// cacheFor returns dir's cache; cacheMu must be held. Records of files
+// that are gone are dropped when the file is read.
+func cacheFor(dir string) cacheFile {
+	path := filepath.Join(dir, cacheName)
+	fi, err := os.Stat(path)
 	if err != nil {
-		return c
+		delete(memo, dir)
+		return cacheFile{Version: 1, Files: map[string]cacheEntry{}}
 	}
+	stamp := entryFor(fi, "")
+	if m, ok := memo[dir]; ok && m.stamp == stamp {
+		return m.c
+	}
+	c := cacheFile{Version: 1, Files: map[string]cacheEntry{}}
+	data, err := os.ReadFile(path)
 	var got cacheFile
-	if json.Unmarshal(data, &got) != nil || got.Version != 1 || got.Files == nil {
-		return c
+	if err == nil && json.Unmarshal(data, &got) == nil && got.Version == 1 && got.Files != nil {
+		c = got
 	}
-	return got
+	for name := range c.Files {
+		if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
+			delete(c.Files, name)
+		}
+	}
+	memo[dir] = memoCache{stamp: stamp, c: c}
+	return c
 }
 
 // lookupVerified returns the cached record of path when fi still matches it.
 func lookupVerified(path string, fi os.FileInfo) (cacheEntry, bool) {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
-	e, ok := loadCache(filepath.Dir(path)).Files[filepath.Base(path)]
+	e, ok := cacheFor(filepath.Dir(path)).Files[filepath.Base(path)]
 	if !ok {
 		return cacheEntry{}, false
 	}
-	want := entryFor(fi, e.SHA256)
-	return e, e == want
+	return e, e == entryFor(fi, e.SHA256)
 }
 
-// recordVerified stores fi and sha for path, dropping records of files
-// that are gone. Failures are ignored: see cacheName.
+// recordVerified stores fi and sha for path. Failures are ignored: see
+// cacheName.
 func recordVerified(path string, fi os.FileInfo, sha string) {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
 	dir := filepath.Dir(path)
-	c := loadCache(dir)
-	for name := range c.Files {
-		if _, err := os.Lstat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
-			delete(c.Files, name)
-		}
-	}
+	c := cacheFor(dir)
 	c.Files[filepath.Base(path)] = entryFor(fi, sha)
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
@@ -113,6 +131,10 @@ func recordVerified(path string, fi os.FileInfo, sha string) {
 	}
 	if err != nil {
 		os.Remove(tmp.Name())
+		return
+	}
+	if fi, err := os.Stat(filepath.Join(dir, cacheName)); err == nil {
+		memo[dir] = memoCache{stamp: entryFor(fi, ""), c: c}
 	}
 }
 

@@ -71,3 +71,10 @@ func TestRemaining(t *testing.T) {
 		}
 	}
 }
+
+func TestFreeSpace(t *testing.T) {
+	free, err := FreeSpace(filepath.Join(t.TempDir(), "not", "yet"))
+	if err != nil || free <= 0 {
+		t.Fatalf("FreeSpace = %d, %v", free, err)
+	}
+}
