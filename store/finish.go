@@ -13,8 +13,10 @@ import (
 //
 //  1. every byte of [0, Size) must be committed (with Size unknown, the
 //     committed bytes must be one run from 0, which becomes the size);
-//  2. the data is synced and the journal records it all, so a crash from
-//     here on resumes with nothing to fetch;
+//  2. the data is synced and, when the file already has a journal, the
+//     journal records it all, so a crash from here on resumes with nothing
+//     to fetch (a file small enough never to have checkpointed gets no
+//     journal: writing one only to remove it would cost three fsyncs);
 //  3. the file size must equal Size;
 //  4. the sha256, when Identity.SHA256 is known, must match (only the
 //     part the background hasher has not reached is hashed now);
@@ -68,7 +70,7 @@ func (p *Part) finish(ctx context.Context) error {
 		return fmt.Errorf("finish %s: incomplete: %s of %s written",
 			p.final, HumanBytes(have.Total()), HumanBytes(size))
 	}
-	if err := p.checkpoint(); err != nil {
+	if err := p.syncForFinish(); err != nil {
 		return err
 	}
 	fi, err := p.f.Stat()
@@ -118,6 +120,21 @@ func (p *Part) finish(ctx context.Context) error {
 		recordVerified(p.final, fi, strings.ToLower(sum))
 	}
 	return errors.Join(errs...)
+}
+
+// syncForFinish makes the data durable before the rename, and the journal
+// complete when there is one.
+func (p *Part) syncForFinish() error {
+	p.ckMu.Lock()
+	hasJournal := p.jn.f != nil
+	p.ckMu.Unlock()
+	if hasJournal {
+		return p.checkpoint()
+	}
+	if err := p.o.datasync(p.f); err != nil {
+		return p.fail(fmt.Errorf("sync %s: %w", p.path, err), true)
+	}
+	return nil
 }
 
 // isSafetensors reports whether name has a safetensors extension.

@@ -192,3 +192,35 @@ func TestFinishTwice(t *testing.T) {
 		t.Fatalf("Close after Finish = %v", err)
 	}
 }
+
+// TestFinishCanceledKeepsPart: a Finish stopped while hashing keeps the
+// .part and a journal that vouches for all of it, so a rerun only verifies.
+func TestFinishCanceledKeepsPart(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "m.bin")
+	data := content(3<<20, 14)
+	id := Identity{Origin: "u", Size: int64(len(data)), SHA256: sum(data)}
+	o := defaults()
+	o.idleHash = true
+	p, err := openPart(final, id, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, p, data, rg(0, id.Size))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := p.Finish(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Finish with a canceled ctx = %v", err)
+	}
+	assertGone(t, final)
+	p, err = OpenPart(final, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Have(); !got.Covers(id.Size) {
+		t.Fatalf("Have after a canceled Finish = %v", got)
+	}
+	if err := p.Finish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, final, data)
+}
