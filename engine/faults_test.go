@@ -86,6 +86,18 @@ func TestEmptyBody200(t *testing.T) {
 	if n := len(s.requests()); n != 2 {
 		t.Fatalf("%d requests, want 2", n)
 	}
+
+	// A ranged request answered 200 with Content-Length 0 is retried; it
+	// does not mean the server ignores Range.
+	size = 3 * testC
+	data = content(size)
+	s = newServer(t, data, once(size, func(int64, int64) fault { return fault{status: 200} },
+		testC))
+	e = New(fast(Config{Connections: 2, ChunkSize: testC}))
+	if res := fetchAll(t, e, s, data, nil, newOut(t, size)); res.RangeIgnored ||
+		res.Retries != 1 {
+		t.Fatalf("range ignored %v, %d retries", res.RangeIgnored, res.Retries)
+	}
 }
 
 // TestShortBodyExhausted reports expected and received bytes when retries
@@ -548,4 +560,14 @@ func FuzzParseContentRange(f *testing.F) {
 			t.Fatalf("%q: accepted %d-%d/%d", v, a, b, total)
 		}
 	})
+}
+
+// TestUnknownSizeEmpty: an empty stream of unknown size is an empty file.
+func TestUnknownSizeEmpty(t *testing.T) {
+	s := newServer(t, nil, nil)
+	j := &Job{Name: "x.bin", URL: s.url(), Size: -1, Out: newOut(t, 0)}
+	res, err := New(fast(Config{})).Fetch(context.Background(), j)
+	if err != nil || res.Size != 0 || res.Requests != 1 {
+		t.Fatalf("size %d after %d requests, err %v", res.Size, res.Requests, err)
+	}
 }

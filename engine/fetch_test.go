@@ -184,6 +184,19 @@ func TestSharedBudget(t *testing.T) {
 	}
 }
 
+// TestKeepAlive: chunks reuse the budget's connections instead of dialing
+// one per request.
+func TestKeepAlive(t *testing.T) {
+	size := int64(12*testC + 1)
+	data := content(size)
+	s := newServer(t, data, nil)
+	fetchAll(t, New(fast(Config{Connections: 2, ChunkSize: testC})), s, data, nil,
+		newOut(t, size))
+	if n := s.conns.Load(); n > 2 {
+		t.Fatalf("%d connections for 13 requests over 2 slots", n)
+	}
+}
+
 // TestRedirectScopesHeaders: the job's headers reach the URL's host only.
 func TestRedirectScopesHeaders(t *testing.T) {
 	size := int64(3*testC + 1)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -70,11 +71,18 @@ type testServer struct {
 	count    int
 	inflight atomic.Int32
 	peak     atomic.Int32
+	conns    atomic.Int32 // TCP connections accepted
 }
 
 func newServer(t *testing.T, data []byte, hook func(int, *http.Request) fault) *testServer {
 	s := &testServer{t: t, data: data, hook: hook}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.conns.Add(1)
+		}
+	}
+	s.Start()
 	t.Cleanup(s.Close)
 	return s
 }
