@@ -58,6 +58,7 @@ type RepoFile struct {
 	Path string // inside the repo, slash separated: "vae/diffusion.safetensors"
 	Size int64  // virtual size; ignored (set to len(Body)) when Body is set
 	Body []byte // exact content of a small file; nil for a virtual file
+	Gen  int    // content generation, bumped by Sim.Replace; part of the seed
 
 	repo *Repo
 }
@@ -97,6 +98,7 @@ type CivitFile struct {
 	Format  string // metadata.format: "SafeTensor" (default when empty), "PickleTensor"
 	FP      string // metadata.fp: "fp16", "fp8", "fp32" or ""
 	SizeTag string // metadata.size: "pruned", "full" or ""
+	Gen     int    // content generation, bumped by Sim.Replace; part of the seed
 
 	// Disposition replaces the storage answer's Content-Disposition
 	// (default `attachment; filename="<Name>"`); "-" sends none at all.
@@ -110,6 +112,7 @@ type PlainFile struct {
 	Name string // path under the host, no leading slash: "models/x.pth"
 	Size int64  // virtual size; ignored (set to len(Body)) when Body is set
 	Body []byte // exact content; nil for a virtual file
+	Gen  int    // content generation, bumped by Sim.Replace; part of the seed
 
 	Disposition string // Content-Disposition value to send; "" sends none
 
@@ -119,10 +122,11 @@ type PlainFile struct {
 }
 
 // Seed returns the name of the virtual file this file is served from (see
-// Content): "hf/<type>s/<repo>/<path>", wrapped by SafetensorsSeed for
-// names ending in ".safetensors". Stats and SetFaults key files by it.
+// Content): "hf/<type>s/<repo>/<path>", then "#<Gen>" when Gen > 0, wrapped
+// by SafetensorsSeed for names ending in ".safetensors" (the same rule for
+// every file type). Stats and SetFaults key files by it.
 func (f *RepoFile) Seed() string {
-	return seedFor("hf/"+f.repo.kind()+"s/"+f.repo.ID+"/"+f.Path, f.Size)
+	return seedFor("hf/"+f.repo.kind()+"s/"+f.repo.ID+"/"+f.Path, f.Gen, f.Size)
 }
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
@@ -145,14 +149,14 @@ func (f *RepoFile) LFS() bool {
 // Repo returns the repository that holds f (set by Start).
 func (f *RepoFile) Repo() *Repo { return f.repo }
 
-// gitSHA1 returns the git blob id of the file as the tree API shows it: of
-// the content for plain files, of the LFS pointer text for LFS files.
-func (f *RepoFile) gitSHA1() string {
+// gitSHA1 returns the git blob id of b as the tree API shows it: of the
+// content for plain files, of the LFS pointer text for LFS files.
+func gitSHA1(b blob, lfs bool) string {
 	var body []byte
-	if f.LFS() {
-		body = []byte(lfsPointer(f.SHA256(), f.Size))
+	if lfs {
+		body = []byte(lfsPointer(b.sha256(), b.size))
 	} else {
-		body = content(blobOf(f.Seed(), f.Size, f.Body))
+		body = content(b)
 	}
 	h := sha1.New()
 	fmt.Fprintf(h, "blob %d\x00", len(body))
@@ -202,7 +206,7 @@ func (r *Repo) commitFor(rev string) string {
 // "civitai/<version id>/<file id>/<name>", wrapped by SafetensorsSeed for
 // names ending in ".safetensors".
 func (f *CivitFile) Seed() string {
-	return seedFor(fmt.Sprintf("civitai/%d/%d/%s", f.version.ID, f.ID, f.Name), f.Size)
+	return seedFor(fmt.Sprintf("civitai/%d/%d/%s", f.version.ID, f.ID, f.Name), f.Gen, f.Size)
 }
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes (the API
@@ -228,12 +232,15 @@ func (v *Version) File(id int) *CivitFile {
 // Seed returns the name of the virtual file this file is served from:
 // "files/<name>", wrapped by SafetensorsSeed for names ending in
 // ".safetensors".
-func (f *PlainFile) Seed() string { return seedFor("files/"+f.Name, f.Size) }
+func (f *PlainFile) Seed() string { return seedFor("files/"+f.Name, f.Gen, f.Size) }
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
 func (f *PlainFile) SHA256() string { return blobOf(f.Seed(), f.Size, f.Body).sha256() }
 
-func seedFor(name string, size int64) string {
+func seedFor(name string, gen int, size int64) string {
+	if gen > 0 {
+		name += "#" + strconv.Itoa(gen)
+	}
 	if strings.HasSuffix(strings.ToLower(name), ".safetensors") {
 		return SafetensorsSeed(size, name)
 	}

@@ -99,7 +99,8 @@ func (s *Sim) civitModel(w http.ResponseWriter, idStr string) {
 func (s *Sim) versionJSON(v *Version) map[string]any {
 	files := []map[string]any{}
 	for _, f := range v.Files {
-		sha := strings.ToUpper(f.SHA256())
+		b := s.civF[f].blob()
+		sha := strings.ToUpper(b.sha256())
 		meta := map[string]any{"format": orDefault(f.Format, "SafeTensor")}
 		if f.FP != "" {
 			meta["fp"] = f.FP
@@ -109,7 +110,7 @@ func (s *Sim) versionJSON(v *Version) map[string]any {
 		}
 		files = append(files, map[string]any{
 			"id": f.ID, "name": f.Name, "type": orDefault(f.Type, "Model"),
-			"sizeKB": float64(f.Size) / 1024, "primary": f.Primary, "metadata": meta,
+			"sizeKB": float64(b.size) / 1024, "primary": f.Primary, "metadata": meta,
 			"pickleScanResult": "Success", "virusScanResult": "Success",
 			"hashes":      map[string]any{"AutoV2": sha[:10], "SHA256": sha},
 			"downloadUrl": s.CivitAIURL + "/api/download/models/" + strconv.Itoa(v.ID) + fileQuery(f),

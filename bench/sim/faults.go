@@ -66,12 +66,15 @@ type Faults struct {
 // fileState is one served file: its content, names, and fault counters.
 type fileState struct {
 	id   int    // index in Sim.files; part of CDN paths
-	b    blob   // the bytes
 	name string // the name the file is downloaded as (basename)
-	etag string // the storage ETag the CDN answers with (not the sha256)
 	disp string // Content-Disposition of storage and plain answers, "" for none
 
+	// next bumps the catalog file's generation to a new size and returns
+	// its new content; nil for files with a Body.
+	next func(size int64) blob
+
 	mu      sync.Mutex
+	b       blob // the bytes; replaced by Sim.Replace
 	faults  Faults
 	own     bool  // faults were set for this file, not inherited
 	served  int64 // bytes served, for DropEvery
@@ -87,6 +90,13 @@ func (fs *fileState) rearm() {
 	fs.served, fs.ranged = 0, 0
 	fs.stalled, fs.emptied, fs.spur = false, false, false
 	fs.cut = nil
+}
+
+// blob returns the file's current content.
+func (fs *fileState) blob() blob {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return fs.b
 }
 
 func (fs *fileState) current() Faults {

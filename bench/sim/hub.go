@@ -99,23 +99,24 @@ func (s *Sim) resolve(w http.ResponseWriter, r *http.Request, token string, segs
 		return
 	}
 	fs := s.repoF[f]
+	b := fs.blob()
 	h := w.Header()
 	h.Set("X-Repo-Commit", commit)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Vary", "Origin, Accept-Encoding")
-	h.Set("X-Linked-Size", strconv.FormatInt(f.Size, 10))
+	h.Set("X-Linked-Size", strconv.FormatInt(b.size, 10))
 	name := baseName(f.Path)
 	h.Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(name)+
 		"; filename=\""+name+"\";")
 	var loc string
 	status := http.StatusFound
 	if f.LFS() {
-		etag := `"` + f.SHA256() + `"`
+		etag := `"` + b.sha256() + `"`
 		h.Set("X-Linked-Etag", etag)
 		h.Set("ETag", etag)
 		loc = s.signedURL("lfs", fs)
 	} else {
-		etag := `"` + f.gitSHA1() + `"`
+		etag := `"` + gitSHA1(b, false) + `"`
 		h.Set("X-Linked-Etag", etag)
 		h.Set("ETag", etag)
 		loc = "/api/resolve-cache/" + kind + "s/" + repo.ID + "/" + commit + "/" +
@@ -152,9 +153,11 @@ func (s *Sim) resolveCache(w http.ResponseWriter, r *http.Request, token, kind s
 		s.serveGzip(w, r, s.repoF[f], commit)
 		return
 	}
-	s.serveBlob(w, r, s.repoF[f], func(h http.Header) {
+	fs := s.repoF[f]
+	b := fs.blob()
+	s.serveBlob(w, r, fs, func(h http.Header) {
 		h.Set("X-Repo-Commit", commit)
-		h.Set("ETag", `"`+f.gitSHA1()+`"`)
+		h.Set("ETag", `"`+gitSHA1(b, f.LFS())+`"`)
 		switch {
 		case strings.HasSuffix(f.Path, ".json"):
 			h.Set("Content-Type", "application/json")
@@ -292,7 +295,8 @@ func escapePath(p string) string {
 // serveGzip answers a small file gzip-encoded with chunked transfer, as
 // the hub may when the client accepts gzip.
 func (s *Sim) serveGzip(w http.ResponseWriter, r *http.Request, fs *fileState, commit string) {
-	s.noteFile(recOf(r.Context()), fs, "")
+	b := fs.blob()
+	s.noteFile(recOf(r.Context()), b.seed, "")
 	h := w.Header()
 	h.Set("X-Repo-Commit", commit)
 	h.Set("Content-Type", "text/plain; charset=utf-8")
@@ -303,7 +307,7 @@ func (s *Sim) serveGzip(w http.ResponseWriter, r *http.Request, fs *fileState, c
 		return
 	}
 	zw := gzip.NewWriter(w)
-	zw.Write(content(fs.b))
+	zw.Write(content(b))
 	zw.Close()
-	s.noteSent(fs, 0, fs.b.size)
+	s.noteSent(b.seed, 0, b.size)
 }

@@ -47,11 +47,12 @@ func (s *Sim) repoInfo(w http.ResponseWriter, r *http.Request, repo *Repo, commi
 	for _, f := range repo.Files {
 		e := map[string]any{"rfilename": f.Path}
 		if blobs {
-			e["size"] = f.Size
-			e["blobId"] = f.gitSHA1()
+			b := s.repoF[f].blob()
+			e["size"] = b.size
+			e["blobId"] = gitSHA1(b, f.LFS())
 			if f.LFS() {
-				e["lfs"] = map[string]any{"sha256": f.SHA256(), "size": f.Size,
-					"pointerSize": len(lfsPointer(f.SHA256(), f.Size))}
+				e["lfs"] = map[string]any{"sha256": b.sha256(), "size": b.size,
+					"pointerSize": len(lfsPointer(b.sha256(), b.size))}
 			}
 		}
 		sib = append(sib, e)
@@ -101,11 +102,13 @@ func (s *Sim) tree(w http.ResponseWriter, r *http.Request, repo *Repo, commit, d
 	for i := range page {
 		if page[i].Type == "file" {
 			f := repo.File(page[i].Path)
-			page[i].OID = f.gitSHA1()
+			b := s.repoF[f].blob()
+			page[i].Size = b.size
+			page[i].OID = gitSHA1(b, f.LFS())
 			if f.LFS() {
-				sha := f.SHA256()
-				page[i].LFS = &lfsInfo{OID: sha, Size: f.Size,
-					PointerSize: len(lfsPointer(sha, f.Size))}
+				sha := b.sha256()
+				page[i].LFS = &lfsInfo{OID: sha, Size: b.size,
+					PointerSize: len(lfsPointer(sha, b.size))}
 			}
 		}
 	}
@@ -150,7 +153,7 @@ func treeOf(repo *Repo, dir string, recursive bool) []treeEntry {
 			}
 		}
 		if recursive || len(parts) == 1 {
-			entries = append(entries, treeEntry{Type: "file", Size: f.Size, Path: f.Path})
+			entries = append(entries, treeEntry{Type: "file", Path: f.Path})
 		}
 	}
 	if !found {

@@ -37,7 +37,7 @@ type DropboxFile struct {
 
 // Seed returns "drive/<id>/<name>" (wrapped by SafetensorsSeed for
 // .safetensors names), the virtual file the Drive link serves.
-func (f *DriveFile) Seed() string { return seedFor("drive/"+f.ID+"/"+f.Name, f.Size) }
+func (f *DriveFile) Seed() string { return seedFor("drive/"+f.ID+"/"+f.Name, 0, f.Size) }
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
 func (f *DriveFile) SHA256() string { return Digest(f.Seed(), f.Size) }
@@ -45,7 +45,7 @@ func (f *DriveFile) SHA256() string { return Digest(f.Seed(), f.Size) }
 // Seed returns "github/<repo>/<ref>/<path>" (wrapped by SafetensorsSeed for
 // .safetensors names).
 func (f *GitHubFile) Seed() string {
-	return seedFor("github/"+f.Repo+"/"+f.Ref+"/"+f.Path, f.Size)
+	return seedFor("github/"+f.Repo+"/"+f.Ref+"/"+f.Path, 0, f.Size)
 }
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
@@ -53,7 +53,7 @@ func (f *GitHubFile) SHA256() string { return Digest(f.Seed(), f.Size) }
 
 // Seed returns "dropbox/<id>/<name>" (wrapped by SafetensorsSeed for
 // .safetensors names).
-func (f *DropboxFile) Seed() string { return seedFor("dropbox/"+f.ID+"/"+f.Name, f.Size) }
+func (f *DropboxFile) Seed() string { return seedFor("dropbox/"+f.ID+"/"+f.Name, 0, f.Size) }
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
 func (f *DropboxFile) SHA256() string { return Digest(f.Seed(), f.Size) }
@@ -99,7 +99,7 @@ func (s *Sim) drive(w http.ResponseWriter, r *http.Request, host, rest string) {
 		}
 	case host == "drive.google.com" && rest == "uc":
 		if find(q.Get("id")); f != nil {
-			if f.Size > DriveScanLimit {
+			if s.byKey["drive:"+f.ID].blob().size > DriveScanLimit {
 				s.driveWarning(w, f)
 				return
 			}
@@ -108,7 +108,8 @@ func (s *Sim) drive(w http.ResponseWriter, r *http.Request, host, rest string) {
 		}
 	case host == "drive.usercontent.google.com" && rest == "download":
 		if find(q.Get("id")); f != nil {
-			if f.Size > DriveScanLimit && (q.Get("confirm") != "t" ||
+			big := s.byKey["drive:"+f.ID].blob().size > DriveScanLimit
+			if big && (q.Get("confirm") != "t" ||
 				q.Get("uuid") != driveUUID(f)) {
 				s.driveWarning(w, f)
 				return
@@ -173,7 +174,8 @@ func (s *Sim) github(w http.ResponseWriter, r *http.Request, host, rest string) 
 			break
 		}
 		if f.LFS {
-			ptr := lfsPointer(f.SHA256(), f.Size)
+			b := s.byKey["github:"+f.Repo+"/"+f.Ref+"/"+f.Path].blob()
+			ptr := lfsPointer(b.sha256(), b.size)
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.Write([]byte(ptr))
 			return

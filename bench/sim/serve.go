@@ -16,12 +16,14 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b 
 
 // serveBlob answers r with the bytes of fs: HEAD and GET, one Range (206
 // with Content-Range, 416 "bytes */size" past the end, 200 for no, several
-// or malformed ranges), under the file's faults. header, when set, adds
-// host-specific headers (Content-Disposition, X-Repo-Commit...).
+// or malformed ranges), If-Range (a Range under a stale ETag or date gets
+// the whole file) and If-Match (412 when stale), under the file's faults.
+// header, when set, adds host-specific headers (Content-Disposition,
+// X-Repo-Commit, another ETag...).
 func (s *Sim) serveBlob(w http.ResponseWriter, r *http.Request, fs *fileState,
 	header func(http.Header)) {
-	rec := recOf(r.Context())
-	s.noteFile(rec, fs, r.Header.Get("Range"))
+	b := fs.blob()
+	s.noteFile(recOf(r.Context()), b.seed, r.Header.Get("Range"))
 	f := fs.current()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -31,9 +33,24 @@ func (s *Sim) serveBlob(w http.ResponseWriter, r *http.Request, fs *fileState,
 	if !s.sleep(r.Context(), f.Latency) {
 		return
 	}
-	size := fs.b.size
+	size := b.size
+	hdr := http.Header{}
+	if header != nil {
+		header(hdr)
+	}
+	if hdr.Get("ETag") == "" {
+		hdr.Set("ETag", storageETag(b))
+	}
 	rangeHdr := r.Header.Get("Range")
 	get := r.Method == http.MethodGet
+	if !matches(r.Header.Get("If-Match"), hdr.Get("ETag")) {
+		http.Error(w, "412 Precondition Failed", http.StatusPreconditionFailed)
+		return
+	}
+	if ir := r.Header.Get("If-Range"); ir != "" && ir != hdr.Get("ETag") &&
+		ir != modTime.Format(http.TimeFormat) {
+		rangeHdr = ""
+	}
 
 	if rangeHdr != "" && get && f.ErrorOnRange > 0 && fs.nextRanged() == f.ErrorOnRange {
 		errorPage(w, f.ErrorXML)
@@ -52,16 +69,13 @@ func (s *Sim) serveBlob(w http.ResponseWriter, r *http.Request, fs *fileState,
 		return
 	}
 
-	if header != nil {
-		header(h)
+	for k, v := range hdr {
+		h[k] = v
 	}
 	if h.Get("Content-Type") == "" {
 		h.Set("Content-Type", "application/octet-stream")
 	}
 	h.Set("Accept-Ranges", "bytes")
-	if h.Get("ETag") == "" {
-		h.Set("ETag", fs.etag)
-	}
 	h.Set("Last-Modified", modTime.Format(http.TimeFormat))
 	if get && f.EmptyOnce && fs.takeOnce(&fs.emptied) {
 		h.Set("Content-Length", "0")
@@ -92,8 +106,8 @@ func (s *Sim) serveBlob(w http.ResponseWriter, r *http.Request, fs *fileState,
 	if f.StallAfter > 0 && fs.takeOnce(&fs.stalled) {
 		stallAt = min(f.StallAfter, limit)
 	}
-	sent, dropped := s.stream(w, r, fs, f, start, limit, stallAt)
-	s.noteSent(fs, start, sent)
+	sent, dropped := s.stream(w, r, fs, b, f, start, limit, stallAt)
+	s.noteSent(b.seed, start, sent)
 	if dropped {
 		killConn(w, r, f.DropReset)
 	} else if cut {
@@ -104,8 +118,8 @@ func (s *Sim) serveBlob(w http.ResponseWriter, r *http.Request, fs *fileState,
 // stream writes limit bytes of fs from start, pausing forever at stallAt
 // (≥ 0) and stopping at a DropEvery boundary. It returns the bytes written
 // and whether a drop is due.
-func (s *Sim) stream(w http.ResponseWriter, r *http.Request, fs *fileState, f Faults,
-	start, limit, stallAt int64) (sent int64, drop bool) {
+func (s *Sim) stream(w http.ResponseWriter, r *http.Request, fs *fileState, b blob,
+	f Faults, start, limit, stallAt int64) (sent int64, drop bool) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
@@ -127,7 +141,7 @@ func (s *Sim) stream(w http.ResponseWriter, r *http.Request, fs *fileState, f Fa
 		if !s.total.wait(ctx, s.closing, int(n), s.cfg.TotalRate) {
 			return sent, false
 		}
-		fs.b.readAt(buf[:n], start+sent)
+		b.readAt(buf[:n], start+sent)
 		m, err := w.Write(buf[:n])
 		sent += int64(m)
 		if err != nil {
@@ -143,6 +157,25 @@ func (s *Sim) stream(w http.ResponseWriter, r *http.Request, fs *fileState, f Fa
 		}
 	}
 	return sent, false
+}
+
+// matches reports whether an If-Match header value admits etag.
+func matches(ifMatch, etag string) bool {
+	if ifMatch == "" || strings.TrimSpace(ifMatch) == "*" {
+		return true
+	}
+	for _, t := range strings.Split(ifMatch, ",") {
+		if strings.TrimSpace(t) == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// storageETag is the ETag a storage server gives b: a hash of its identity,
+// not the sha256 of its content.
+func storageETag(b blob) string {
+	return `"` + fakeSHA1("storage " + b.seed + " " + strconv.FormatInt(b.size, 10))[:32] + `"`
 }
 
 // min0 returns the smaller positive of a and b, or 0 when neither is.

@@ -288,6 +288,28 @@ func (s *Sim) lifetime(fs *fileState) time.Duration {
 	return s.cfg.URLLifetime
 }
 
+// Replace changes the content of the file named key (see SetFaults for the
+// keys) as if it had been re-uploaded: its catalog entry gets the next Gen
+// and the given size, so its seed, sha256 and ETags change, while its names
+// and URLs (signed URLs already issued included) stay. It re-arms the
+// file's once faults. Only hub, CivitAI and plain files without a Body can
+// be replaced. Answers already streaming finish with the old bytes. Do not
+// read the file's catalog entry concurrently with Replace.
+func (s *Sim) Replace(key string, size int64) error {
+	fs, ok := s.byKey[key]
+	if !ok || fs.next == nil {
+		return fmt.Errorf("sim: replace: no replaceable file %q", key)
+	}
+	s.mu.Lock() // serialises catalog writes with other Replace calls
+	b := fs.next(size)
+	s.mu.Unlock()
+	fs.mu.Lock()
+	fs.b = b
+	fs.rearm()
+	fs.mu.Unlock()
+	return nil
+}
+
 // register creates the state of every file the catalog serves.
 func (s *Sim) register() {
 	s.byKey = map[string]*fileState{}
@@ -295,8 +317,7 @@ func (s *Sim) register() {
 	s.civF = map[*CivitFile]*fileState{}
 	s.plain = map[string]*fileState{}
 	add := func(b blob, name string, keys ...string) *fileState {
-		fs := &fileState{id: len(s.files), b: b, name: name, faults: s.defaults,
-			etag: `"` + fakeSHA1("storage " + b.seed)[:32] + `"`}
+		fs := &fileState{id: len(s.files), b: b, name: name, faults: s.defaults}
 		s.files = append(s.files, fs)
 		for _, k := range append([]string{b.seed}, keys...) {
 			if _, dup := s.byKey[k]; !dup {
@@ -307,8 +328,14 @@ func (s *Sim) register() {
 	}
 	for _, r := range s.Catalog.Repos {
 		for _, f := range r.Files {
-			s.repoF[f] = add(blobOf(f.Seed(), f.Size, f.Body), baseName(f.Path),
-				r.ID+"/"+f.Path)
+			fs := add(blobOf(f.Seed(), f.Size, f.Body), baseName(f.Path), r.ID+"/"+f.Path)
+			if f.Body == nil {
+				fs.next = func(size int64) blob {
+					f.Gen, f.Size = f.Gen+1, size
+					return blobOf(f.Seed(), size, nil)
+				}
+			}
+			s.repoF[f] = fs
 		}
 	}
 	for _, m := range s.Catalog.Models {
@@ -316,6 +343,10 @@ func (s *Sim) register() {
 			for _, f := range v.Files {
 				fs := add(blobOf(f.Seed(), f.Size, nil), f.Name,
 					f.Name, "civitai:"+strconv.Itoa(f.ID))
+				fs.next = func(size int64) blob {
+					f.Gen, f.Size = f.Gen+1, size
+					return blobOf(f.Seed(), size, nil)
+				}
 				switch f.Disposition {
 				case "":
 					fs.disp = `attachment; filename="` + f.Name + `"`
@@ -330,6 +361,12 @@ func (s *Sim) register() {
 	for _, f := range s.Catalog.Files {
 		fs := add(blobOf(f.Seed(), f.Size, f.Body), baseName(f.Name), f.Name)
 		fs.disp = f.Disposition
+		if f.Body == nil {
+			fs.next = func(size int64) blob {
+				f.Gen, f.Size = f.Gen+1, size
+				return blobOf(f.Seed(), size, nil)
+			}
+		}
 		s.plain[f.Name] = fs
 	}
 	for _, f := range s.Catalog.Drive {

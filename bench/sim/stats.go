@@ -109,26 +109,26 @@ func (s *Sim) setKind(r *http.Request, kind string) {
 	}
 }
 
-// noteFile counts a request for fs's bytes.
-func (s *Sim) noteFile(rec *reqRec, fs *fileState, rangeHdr string) {
+// noteFile counts a request for the bytes of seed.
+func (s *Sim) noteFile(rec *reqRec, seed string, rangeHdr string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rec != nil {
-		rec.Seed = fs.b.seed
+		rec.Seed = seed
 	}
-	fst := s.fileStats(fs.b.seed)
+	fst := s.fileStats(seed)
 	fst.Requests++
 	fst.Ranges = append(fst.Ranges, rangeHdr)
 }
 
-// noteSent counts n body bytes of fs sent from off.
-func (s *Sim) noteSent(fs *fileState, off, n int64) {
+// noteSent counts n body bytes of seed sent from off.
+func (s *Sim) noteSent(seed string, off, n int64) {
 	if n == 0 {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fst := s.fileStats(fs.b.seed)
+	fst := s.fileStats(seed)
 	fst.Bytes += n
 	fst.Sent = append(fst.Sent, span.Range{Start: off, End: off + n})
 }
