@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"strconv"
@@ -186,6 +188,8 @@ func (s *Sim) serve(host string, h http.Handler) (string, error) {
 	srv := &http.Server{
 		Handler:           s.middleware(h),
 		ReadHeaderTimeout: 10 * time.Second,
+		// Cut connections are the point of some faults; nothing is logged.
+		ErrorLog: log.New(io.Discard, "", 0),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			n := open.Add(1)
 			ci := &connInfo{conn: c, over: s.cfg.MaxConns > 0 && n > int64(s.cfg.MaxConns)}
