@@ -289,13 +289,9 @@ func (p *pipeline) fetchOne(ctx context.Context, it *item) error {
 		p.abandon(part)
 		return fmt.Errorf("%s: %w", it.entry.Key, err)
 	}
+	// Finish ends the part either way: bytes that fail verification are
+	// removed, anything else (a canceled hash) is kept for resume.
 	if err := part.Finish(ctx); err != nil {
-		if ctx.Err() == nil {
-			// Bytes that fail verification are worth nothing on resume.
-			_ = part.Discard()
-		} else {
-			_ = part.Close()
-		}
 		return fmt.Errorf("%s: %w", it.entry.Key, err)
 	}
 	return nil
