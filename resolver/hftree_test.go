@@ -111,7 +111,8 @@ func TestDownloadAllResolvesLargeFilesUpFront(t *testing.T) {
 	h := newFakeHub(t)
 	big := &fakeRepo{files: map[string]fakeFile{"README.md": {body: []byte("# big")}}}
 	for _, p := range []string{"a.safetensors", "b.safetensors", "c.safetensors"} {
-		big.files[p] = fakeFile{body: make([]byte, eagerSize+len(p)), lfs: true}
+		b := make([]byte, eagerSize+len(p))
+		big.files[p] = fakeFile{body: b, lfs: true, digest: sum(b)}
 	}
 	h.repos["org/big"] = big
 	r, _ := newTestResolver(Config{HFEndpoint: h.srv.URL})
