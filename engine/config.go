@@ -83,7 +83,7 @@ type Engine struct {
 	limiter *rate.Limiter // nil when unlimited
 	readMax int           // bytes per read, never above the limiter's burst
 	slots   chan struct{} // one token per connection in use
-	waiting atomic.Int32  // workers blocked on a slot
+	hungry  atomic.Int32  // workers blocked on a slot with a chunk to fetch
 	bufs    sync.Pool
 
 	fetched  atomic.Int64
@@ -160,14 +160,18 @@ func newTransport(conns int) *http.Transport {
 }
 
 // acquire takes a connection slot, waiting until one is free or ctx ends.
-func (e *Engine) acquire(ctx context.Context) error {
+// hungry says the caller has a chunk waiting for the slot (not just the
+// hope of splitting one); while such callers wait, nobody splits.
+func (e *Engine) acquire(ctx context.Context, hungry bool) error {
 	select {
 	case e.slots <- struct{}{}:
 		return nil
 	default:
 	}
-	e.waiting.Add(1)
-	defer e.waiting.Add(-1)
+	if hungry {
+		e.hungry.Add(1)
+		defer e.hungry.Add(-1)
+	}
 	select {
 	case e.slots <- struct{}{}:
 		return nil

@@ -108,12 +108,16 @@ func (js *jobState) result() Result {
 // piece, and repeats until the job has nothing left for it.
 func (js *jobState) work(ctx context.Context) error {
 	for {
-		if err := js.e.acquire(ctx); err != nil {
+		if err := js.e.acquire(ctx, js.queued()); err != nil {
 			return err
 		}
-		p := js.take()
+		p, later := js.take()
 		if p == nil {
+			// Give the slot to a waiting chunk; come back to split after it.
 			js.e.release()
+			if later {
+				continue
+			}
 			return nil
 		}
 		if err := js.runPiece(ctx, p); err != nil {
@@ -209,7 +213,7 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		if err := sleep(ctx, delay); err != nil {
 			return err
 		}
-		if err := e.acquire(ctx); err != nil {
+		if err := e.acquire(ctx, true); err != nil {
 			return err
 		}
 		held = true

@@ -71,19 +71,17 @@ func (e *Engine) workers(ps []*piece) int {
 
 // take hands a worker its next piece: the first queued one, else the
 // second half of the running piece with the most bytes left, when that
-// leaves at least MinSplit on each side and no other worker of the Engine
-// waits for a connection. It returns nil when there is nothing to do.
-func (js *jobState) take() *piece {
+// leaves at least MinSplit on each side. It returns nil when there is
+// nothing to do; later is set when there is a piece to split but workers
+// with queued chunks wait for a connection, which go first.
+func (js *jobState) take() (p *piece, later bool) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	if len(js.queue) > 0 {
 		p := js.queue[0]
 		js.queue = js.queue[1:]
 		js.running = append(js.running, p)
-		return p
-	}
-	if js.e.waiting.Load() > 0 {
-		return nil
+		return p, false
 	}
 	var victim *piece
 	var most int64
@@ -94,16 +92,26 @@ func (js *jobState) take() *piece {
 	}
 	minSplit := js.e.cfg.MinSplit
 	if victim == nil || most < 2*minSplit {
-		return nil
+		return nil, false
+	}
+	if js.e.hungry.Load() > 0 {
+		return nil, true
 	}
 	mid := victim.pos + most/2
 	if aligned := mid &^ (64<<10 - 1); aligned-victim.pos >= minSplit {
 		mid = aligned
 	}
-	p := &piece{start: mid, pos: mid, end: victim.end}
+	p = &piece{start: mid, pos: mid, end: victim.end}
 	victim.end = mid
 	js.running = append(js.running, p)
-	return p
+	return p, false
+}
+
+// queued reports whether the job has pieces no worker has taken.
+func (js *jobState) queued() bool {
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	return len(js.queue) > 0
 }
 
 // finish removes p from the running pieces.
