@@ -357,6 +357,13 @@ func TestParseManifestProblems(t *testing.T) {
 					"hypernetworks, clip_vision",
 			},
 		},
+		{
+			"[models.lora]\na = { source = \"civit\", file_id = 3 }",
+			[]string{
+				"models.lora.a: civitai entry needs model_id; use the version id from the " +
+					"download link (?modelVersionId=288982)",
+			},
+		},
 	}
 	for _, tt := range tests {
 		if got := problemsOf(t, tt.src, env()); !reflect.DeepEqual(got, tt.want) {

@@ -200,6 +200,8 @@ func (r *fieldReader) civitAI(e *Entry) {
 		vid = r.id("version_id")
 	}
 	switch {
+	case !r.has("model_id") && !r.has("version_id"):
+		r.add("", "civitai entry needs model_id; %s", versionHint)
 	case mid != "" && vid != "" && mid != vid:
 		r.add("version_id", "%s differs from model_id %s; give only one (both mean the "+
 			"version id)", vid, mid)

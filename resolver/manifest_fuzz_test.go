@@ -26,6 +26,7 @@ func FuzzParseManifest(f *testing.F) {
 		"[models.\"\"]\n\"\" = {}",
 		"[models.vae.x]\nheaders = { A = \"${\" }\nurl = \"https://h/a\"",
 		"\x05", // a negative offset in the TOML error once panicked
+		"[models.lora]\n0 = { source = \"Civit\" }",
 	} {
 		f.Add([]byte(s))
 	}
