@@ -224,7 +224,7 @@ const paused = math.MaxInt64
 type watchdog struct {
 	idle   time.Duration
 	cancel context.CancelFunc
-	last   atomic.Int64 // unix nanoseconds of the last byte, or paused
+	last   atomic.Int64 // nanotime of the last byte, or paused
 	fired  atomic.Bool
 
 	mu      sync.Mutex
@@ -241,7 +241,12 @@ func newWatchdog(idle time.Duration, cancel context.CancelFunc) *watchdog {
 	return w
 }
 
-func (w *watchdog) touch() { w.last.Store(time.Now().UnixNano()) }
+// epoch anchors the watchdog's monotonic clock.
+var epoch = time.Now()
+
+func nanotime() int64 { return int64(time.Since(epoch)) }
+
+func (w *watchdog) touch() { w.last.Store(nanotime()) }
 func (w *watchdog) pause() { w.last.Store(paused) }
 
 // check runs when the timer fires: it cancels the request if the last byte
@@ -254,7 +259,7 @@ func (w *watchdog) check() {
 	}
 	wait := w.idle
 	if last := w.last.Load(); last != paused {
-		since := time.Duration(time.Now().UnixNano() - last)
+		since := time.Duration(nanotime() - last)
 		if since >= w.idle {
 			w.fired.Store(true)
 			w.cancel()
