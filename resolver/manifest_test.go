@@ -267,6 +267,13 @@ func TestParseManifestSourceInference(t *testing.T) {
 		{`x = { source = "CivitAI", model_id = 3 }`, "civitai"},
 		{`x = { source = "direct", url = "https://h/f" }`, "url"},
 	}
+	for spelling, src := range sourceIndex {
+		fields := map[Source]string{HuggingFace: `repo = "a/b", file = "f"`,
+			CivitAI: `model_id = 1`, URL: `url = "https://h/f"`}[src]
+		tests = append(tests, struct{ src, want string }{
+			"x = { source = \"" + strings.ToUpper(spelling) + "\", " + fields + " }",
+			string(src)})
+	}
 	for _, tt := range tests {
 		m := parse(t, "[models.vae]\n"+tt.src)
 		if got := string(m.Entries[0].Source); got != tt.want {
