@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"sync"
 	"testing"
+	"time"
 
 	"provision/internal/span"
 )
@@ -104,4 +106,39 @@ func BenchmarkServe(b *testing.B) {
 			b.Fatalf("read %d bytes", n)
 		}
 	}
+}
+
+// BenchmarkConnRate fetches a file in 16 ranges over 16 connections capped
+// at 25 MB/s each and reports the share of the ideal rate reached, to show
+// how exactly the caps hold (issue benchmarks compare against that ideal).
+func BenchmarkConnRate(b *testing.B) {
+	const size, conns, rate = 64 << 20, 16, 25_000_000
+	s, err := Start(Config{Catalog: plainCatalog(size), Faults: Faults{ConnRate: rate}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	b.SetBytes(size)
+	start := time.Now()
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for i := range conns {
+			wg.Go(func() {
+				req, _ := http.NewRequest(http.MethodGet, s.FilesURL+"/f.bin", nil)
+				part := int64(size / conns)
+				req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", int64(i)*part,
+					int64(i+1)*part-1))
+				resp, err := fresh().Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
+		}
+		wg.Wait()
+	}
+	ideal := float64(size) / (conns * rate) * float64(b.N)
+	b.ReportMetric(ideal/time.Since(start).Seconds(), "of-ideal")
 }

@@ -16,27 +16,29 @@ type bucket struct {
 	last  time.Time
 }
 
-// refill brings avail up to now at rate, bounded by burst.
-func (b *bucket) refill(rate, burst float64) {
+// refill brings avail up to now at rate, bounded by burst; a new or
+// re-rated bucket starts with initial.
+func (b *bucket) refill(rate, burst, initial float64) {
 	now := time.Now()
 	if b.rate != rate || b.last.IsZero() {
-		b.rate, b.avail, b.last = rate, burst, now
+		b.rate, b.avail, b.last = rate, initial, now
 		return
 	}
 	b.avail = min(burst, b.avail+now.Sub(b.last).Seconds()*rate)
 	b.last = now
 }
 
-// wait blocks until n units may pass at rate per second (a tenth of a
-// second's worth may pass at once), or until ctx or done ends. A rate ≤ 0
-// never waits.
+// wait blocks until n units may pass at rate per second, or until ctx or
+// done ends. A new bucket starts empty, so a transfer never beats the rate
+// over any span; up to 50 ms of credit is kept so that late wake-ups of a
+// loaded machine do not lower the rate. A rate ≤ 0 never waits.
 func (b *bucket) wait(ctx context.Context, done <-chan struct{}, n int, rate int64) bool {
 	if rate <= 0 {
 		return true
 	}
 	r := float64(rate)
 	b.mu.Lock()
-	b.refill(r, r/10)
+	b.refill(r, r/20, 0)
 	b.avail -= float64(n)
 	var d time.Duration
 	if b.avail < 0 {
@@ -62,7 +64,7 @@ func (b *bucket) wait(ctx context.Context, done <-chan struct{}, n int, rate int
 func (b *bucket) allow(rate float64) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.refill(rate, max(1, rate))
+	b.refill(rate, max(1, rate), max(1, rate))
 	if b.avail < 1 {
 		return false
 	}
