@@ -35,9 +35,10 @@ var (
 // header values; nil means os.Getenv, and an empty value counts as unset.
 //
 // The forms accepted are [models.<category>] tables whose keys are entries
-// written as inline tables or as bare strings (a URL, "hf://owner/name/file"
-// or "civitai://<version id>"), and sub-tables [models.<category>.<name>].
-// Entries keep the manifest's order.
+// written as inline tables (on one line or several) or as bare strings (read
+// as ParseRef reads them: a URL, "hf://owner/name/file", "civitai://<id>"),
+// and sub-tables [models.<category>.<name>]. Categories may use any alias
+// (see Categories). Entries keep the manifest's order.
 //
 // A TOML error is returned as *SyntaxError; every other problem is collected
 // into one *ValidationError.
