@@ -12,12 +12,15 @@ import (
 // CivitAI storage, plain files, the hub's resolve-cache). The zero value is
 // a well-behaved server. Config.Faults applies to every file; SetFaults
 // replaces it for one file. "Once" faults fire once per file after each
-// SetFaults (or Start), whatever the host.
+// SetFaults, Replace (or Start), whatever the host serving it; counters
+// (DropEvery, ErrorOnRange) restart at the same moments. Faults never apply
+// to the hub's redirects or the APIs, only to answers with the bytes.
 type Faults struct {
 	// ConnRate caps each TCP connection at this many bytes per second while
 	// it carries the file; 0 is unlimited. (Config.TotalRate caps all.)
 	ConnRate int64
-	// Latency is waited before the status line of every answer.
+	// Latency is waited before the status line of every answer carrying
+	// the file's bytes (HEAD included), as a first-byte delay.
 	Latency time.Duration
 
 	// DropEvery cuts the connection each time the bytes served of the file
