@@ -2,7 +2,6 @@ package main
 
 import (
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -15,7 +14,7 @@ func (env *environment) getCmd(c *cli.Context) error {
 	if c.NArg() != 1 {
 		return usageErr("get takes one URL (or hf://owner/repo/file, civitai://VERSION)")
 	}
-	e, err := adHocEntry(c.Args().First())
+	e, err := adHocEntry(c.Args().First(), env.getenv)
 	if err != nil {
 		return err
 	}
@@ -68,24 +67,12 @@ func (env *environment) getCmd(c *cli.Context) error {
 	return outcome(c.Context, []*entryResult{r})
 }
 
-// adHocEntry turns the argument of get into an entry.
-func adHocEntry(arg string) (*resolver.Entry, error) {
-	e := &resolver.Entry{Key: "get", Name: "get", Category: "checkpoints"}
-	switch {
-	case strings.HasPrefix(arg, "hf://"):
-		rest := strings.TrimPrefix(arg, "hf://")
-		parts := strings.SplitN(rest, "/", 3)
-		if len(parts) != 3 || parts[2] == "" {
-			return nil, usageErr("hf:// needs owner/repo/path, got %q", arg)
-		}
-		e.Source, e.Repo, e.File = resolver.HuggingFace, parts[0]+"/"+parts[1], parts[2]
-	case strings.HasPrefix(arg, "civitai://"):
-		e.Source, e.VersionID = resolver.CivitAI, strings.TrimPrefix(arg, "civitai://")
-	case strings.HasPrefix(arg, "http://"), strings.HasPrefix(arg, "https://"):
-		e.Source, e.URL = resolver.URL, arg
-	default:
-		return nil, usageErr("%q is not a URL; use http(s)://…, hf://owner/repo/file "+
-			"or civitai://VERSION", arg)
+// adHocEntry turns the argument of get into an entry, read the way a bare
+// string entry of a manifest is.
+func adHocEntry(arg string, getenv func(string) string) (*resolver.Entry, error) {
+	e, err := resolver.ParseRef("get", "checkpoints", arg, getenv)
+	if err != nil {
+		return nil, usageErr("%v", err)
 	}
 	return e, nil
 }

@@ -80,6 +80,12 @@ func (env *environment) loadConfig(c *cli.Context, s *resolver.Settings) (*confi
 	if inContainer {
 		defLog = "/workspace/logs/provision.log"
 	}
+	layout, ok := resolver.CanonicalLayout(cfg.Layout)
+	if !ok {
+		return nil, usageErr("layout: %q is not one of %s", cfg.Layout,
+			strings.Join(resolver.Layouts(), ", "))
+	}
+	cfg.Layout = layout
 	cfg.LogFile = env.setting(c, flagLogFile, "PROVISION_LOG_FILE", "", defLog)
 
 	conns := env.setting(c, flagConnections, "PROVISION_CONNECTIONS", itoa(s.Connections),
