@@ -177,6 +177,7 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		}
 
 		js.mu.Lock()
+		moved := p.pos > before && !js.rangeless
 		progressed := p.pos-before >= e.cfg.MinSplit && !js.rangeless
 		received, expected := p.pos-p.start, p.end-p.start
 		if p.end == unknownEnd {
@@ -202,7 +203,12 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 			return err
 		}
 
+		// A connection that dropped after delivering bytes is asked again at
+		// once: the server was serving, the path just broke.
 		delay := e.cfg.Backoff(attempts)
+		if moved {
+			delay = 0
+		}
 		if isHTTP && he.RetryAfter > delay {
 			delay = he.RetryAfter
 		}

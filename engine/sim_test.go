@@ -80,3 +80,53 @@ func TestSimFaults(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkSim fetches a 256 MiB file from the simulator's plain host with
+// connections capped and a first-byte latency, as a CDN serves, and in a
+// variant that also drops a connection every 16 MiB. It reports MB/s, the
+// ideal for the caps, and (approximately) the bytes sent beyond the size.
+func BenchmarkSim(b *testing.B) {
+	const (
+		size     = 256 << 20
+		conns    = 16
+		connRate = 25_000_000
+	)
+	for _, bc := range []struct {
+		name string
+		f    sim.Faults
+	}{
+		{"cdn", sim.Faults{ConnRate: connRate, Latency: 20 * time.Millisecond}},
+		{"drops", sim.Faults{ConnRate: connRate, Latency: 20 * time.Millisecond,
+			DropEvery: 16 << 20}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			pf := &sim.PlainFile{Name: "models/cdn.safetensors", Size: size}
+			s, err := sim.Start(sim.Config{Catalog: &sim.Catalog{Files: []*sim.PlainFile{pf}},
+				Faults: bc.f})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			e := engine.New(engine.Config{Connections: conns})
+			out := &bufOut{data: make([]byte, size)}
+			b.SetBytes(size)
+			b.ResetTimer()
+			for b.Loop() {
+				j := &engine.Job{Name: "cdn.safetensors", URL: s.FilesURL + "/" + pf.Name,
+					Size: size, Out: out}
+				if _, err := e.Fetch(context.Background(), j); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			sum := sha256.Sum256(out.data)
+			if hex.EncodeToString(sum[:]) != pf.SHA256() {
+				b.Fatal("wrong bytes")
+			}
+			b.ReportMetric(float64(size)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
+			b.ReportMetric(float64(conns*connRate)/1e6, "ideal-MB/s")
+			fs := s.Stats().File(pf.Seed())
+			b.ReportMetric(float64(max(0, fs.Bytes-size*int64(b.N)))/float64(b.N), "wasted-B/op")
+		})
+	}
+}
