@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -129,4 +130,49 @@ func BenchmarkSim(b *testing.B) {
 			b.ReportMetric(float64(max(0, fs.Bytes-size*int64(b.N)))/float64(b.N), "wasted-B/op")
 		})
 	}
+}
+
+// BenchmarkSimMany fetches 40 files of 16 MiB at once through one Engine
+// from capped connections with a first-byte latency, and reports MB/s
+// against the ideal for the caps.
+func BenchmarkSimMany(b *testing.B) {
+	const (
+		files    = 40
+		size     = 16 << 20
+		conns    = 16
+		connRate = 25_000_000
+	)
+	cat := &sim.Catalog{}
+	for i := range files {
+		cat.Files = append(cat.Files, &sim.PlainFile{
+			Name: "models/m" + strconv.Itoa(i) + ".safetensors", Size: size})
+	}
+	s, err := sim.Start(sim.Config{Catalog: cat,
+		Faults: sim.Faults{ConnRate: connRate, Latency: 30 * time.Millisecond}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	e := engine.New(engine.Config{Connections: conns})
+	outs := make([]*bufOut, files)
+	for i := range outs {
+		outs[i] = &bufOut{data: make([]byte, size)}
+	}
+	b.SetBytes(files * size)
+	for b.Loop() {
+		var wg sync.WaitGroup
+		for i, pf := range cat.Files {
+			wg.Go(func() {
+				j := &engine.Job{Name: pf.Name, URL: s.FilesURL + "/" + pf.Name, Size: size,
+					Out: outs[i]}
+				if _, err := e.Fetch(context.Background(), j); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(files*size)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
+	b.ReportMetric(float64(conns*connRate)/1e6, "ideal-MB/s")
 }
