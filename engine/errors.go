@@ -20,9 +20,15 @@ var (
 	// the range that was asked for. Retryable.
 	ErrContentRange = errors.New("content-range does not match the request")
 
-	// ErrSizeChanged: the server reports a total size other than Job.Size;
-	// the remote file changed and must be fetched again from scratch.
-	ErrSizeChanged = errors.New("remote size differs from the expected size")
+	// ErrRemoteChanged: the file on the server is not the one the bytes on
+	// disk came from (412 to Job.IfMatch, or a new ETag mid-download); it
+	// must be fetched again from scratch. ErrSizeChanged is one case of it.
+	ErrRemoteChanged = errors.New("remote file changed")
+
+	// ErrSizeChanged: the server reports a total size other than Job.Size.
+	// errors.Is(ErrSizeChanged, ErrRemoteChanged) holds.
+	ErrSizeChanged error = &kindError{"remote size differs from the expected size",
+		ErrRemoteChanged}
 
 	// ErrWebPage: the body is an HTML, JSON or XML document although the
 	// file's name says it is not one (a login wall or an error page).
@@ -35,6 +41,15 @@ var (
 	// maximum number of refreshes.
 	ErrRefreshLimit = errors.New("url still refused after refreshing it")
 )
+
+// kindError is a sentinel that is also a case of a broader one.
+type kindError struct {
+	msg    string
+	parent error
+}
+
+func (e *kindError) Error() string { return e.msg }
+func (e *kindError) Unwrap() error { return e.parent }
 
 // FetchError is what Fetch returns: the file, the byte range being fetched
 // (empty when the error concerns the whole file) and the cause.

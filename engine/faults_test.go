@@ -571,3 +571,26 @@ func TestUnknownSizeEmpty(t *testing.T) {
 		t.Fatalf("size %d after %d requests, err %v", res.Size, res.Requests, err)
 	}
 }
+
+// TestETagChanged: an answer with another strong ETag than the earlier ones
+// means the file changed mid-download; none of its bytes are written.
+func TestETagChanged(t *testing.T) {
+	size := int64(4 * testC)
+	s := newServer(t, content(size), func(_ int, r *http.Request) fault {
+		if a, _ := rangeStart(r, size); a >= 2*testC {
+			return fault{cut: -1, etag: `"v2"`}
+		}
+		return fault{cut: -1, etag: `"v1"`}
+	})
+	out := newOut(t, size)
+	res, err := New(fast(Config{Connections: 1, ChunkSize: testC})).
+		Fetch(context.Background(), newJob(s, size, out))
+	want := `fetch lora/detail.safetensors bytes 131072-196607: remote file changed: ` +
+		`etag "v2", earlier "v1"`
+	if !errors.Is(err, ErrRemoteChanged) || err.Error() != want || res.ETag != `"v1"` {
+		t.Fatalf("err = %v, etag %s", err, res.ETag)
+	}
+	if fmt.Sprint(out.written) != "[0-131071]" {
+		t.Fatalf("wrote %v", out.written)
+	}
+}

@@ -21,6 +21,10 @@ type Result struct {
 	Retries      int   // chunk retries (refreshes not counted)
 	Refreshes    int   // calls of Job.Refresh
 	RangeIgnored bool  // the server ignored Range; the file came as one stream
+
+	// ETag is the strong ETag of the data server's answers (empty when it
+	// sent none): what a later resume passes as Job.IfMatch.
+	ETag string
 }
 
 // jobState is one Fetch in progress.
@@ -37,6 +41,7 @@ type jobState struct {
 	header    http.Header
 	gen       int // bumped by every refresh
 	refreshes int
+	etag      string // the first strong ETag seen; every later one must match
 
 	refreshMu sync.Mutex // one refresh at a time
 	fetched   atomic.Int64
@@ -63,7 +68,7 @@ func (e *Engine) Fetch(ctx context.Context, j *Job) (Result, error) {
 	if j.Out == nil {
 		return Result{}, &FetchError{Name: j.Name, Err: errors.New("job has no output")}
 	}
-	js := &jobState{e: e, j: j, size: j.Size, url: j.URL, header: j.Header}
+	js := &jobState{e: e, j: j, size: j.Size, url: j.URL, header: j.Header, etag: j.IfMatch}
 	if j.Size < 0 {
 		js.queue = []*piece{{end: unknownEnd, stream: true}}
 	} else {
@@ -101,7 +106,7 @@ func (js *jobState) result() Result {
 	defer js.mu.Unlock()
 	return Result{Size: js.size, Fetched: js.fetched.Load(),
 		Requests: int(js.requests.Load()), Retries: int(js.retries.Load()),
-		Refreshes: js.refreshes, RangeIgnored: js.rangeless}
+		Refreshes: js.refreshes, RangeIgnored: js.rangeless, ETag: js.etag}
 }
 
 // work is one worker: it takes a connection slot and a piece, fetches the

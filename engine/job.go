@@ -34,6 +34,12 @@ type Job struct {
 
 	// Progress, when set, is updated as bytes arrive.
 	Progress *Progress
+
+	// IfMatch, when set, is sent as If-Match with every request: the ETag
+	// the data server gave when the bytes in Have were fetched (see
+	// Result.ETag). A 412 answer then fails the job with ErrRemoteChanged
+	// instead of splicing two versions of the file.
+	IfMatch string
 }
 
 // Progress holds a file's live counters. Its methods are safe for

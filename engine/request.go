@@ -96,6 +96,9 @@ func (js *jobState) newRequest(ctx context.Context, rawURL string,
 	}
 	req.Header.Set("User-Agent", js.e.cfg.UserAgent)
 	req.Header.Set("Accept-Encoding", "identity")
+	if js.j.IfMatch != "" {
+		req.Header.Set("If-Match", js.j.IfMatch)
+	}
 	return req, nil
 }
 
@@ -131,6 +134,9 @@ func (js *jobState) check(resp *http.Response, p *piece, from, to int64,
 		if err := js.checkType(resp); err != nil {
 			return 0, 0, err
 		}
+		if err := js.checkETag(resp); err != nil {
+			return 0, 0, err
+		}
 		if js.j.Size < 0 && total >= 0 {
 			js.setSize(total)
 		}
@@ -138,6 +144,9 @@ func (js *jobState) check(resp *http.Response, p *piece, from, to int64,
 
 	case http.StatusOK:
 		if err := js.checkType(resp); err != nil {
+			return 0, 0, err
+		}
+		if err := js.checkETag(resp); err != nil {
 			return 0, 0, err
 		}
 		if resp.ContentLength == 0 && js.j.Size > 0 {
@@ -178,6 +187,9 @@ func (js *jobState) check(resp *http.Response, p *piece, from, to int64,
 		return 0, end, nil
 	}
 
+	if resp.StatusCode == http.StatusPreconditionFailed && js.j.IfMatch != "" {
+		return 0, 0, fmt.Errorf("%w: 412 to if-match %s", ErrRemoteChanged, js.j.IfMatch)
+	}
 	he := &HTTPError{Status: resp.StatusCode, URL: netx.Redact(resp.Request.URL.String())}
 	switch resp.StatusCode {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
@@ -190,6 +202,25 @@ func (js *jobState) check(resp *http.Response, p *piece, from, to int64,
 		}
 	}
 	return 0, 0, he
+}
+
+// checkETag refuses an answer whose strong ETag differs from the one the
+// job's earlier answers (or Job.IfMatch) carried: the file changed under
+// the download. Weak and missing ETags are not compared.
+func (js *jobState) checkETag(resp *http.Response) error {
+	et := resp.Header.Get("ETag")
+	if et == "" || strings.HasPrefix(et, "W/") {
+		return nil
+	}
+	js.mu.Lock()
+	defer js.mu.Unlock()
+	switch {
+	case js.etag == "":
+		js.etag = et
+	case js.etag != et:
+		return fmt.Errorf("%w: etag %s, earlier %s", ErrRemoteChanged, et, js.etag)
+	}
+	return nil
 }
 
 // setSize records the size a stream of unknown size turned out to have.

@@ -47,6 +47,7 @@ type fault struct {
 	rate        int64         // bytes per second, 0 = as fast as possible
 	delay       time.Duration // before the headers
 	noLength    bool          // no Content-Length: a chunked body
+	etag        string        // ETag header of a served answer
 }
 
 // request is one request the server saw.
@@ -158,6 +159,9 @@ func (s *testServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	record(span.Range{Start: start, End: end})
 	w.Header().Set("Content-Type", "application/octet-stream")
+	if f.etag != "" {
+		w.Header().Set("ETag", f.etag)
+	}
 	if !f.noLength {
 		w.Header().Set("Content-Length", strconv.FormatInt(end-start, 10))
 	}

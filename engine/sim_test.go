@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,3 +178,45 @@ func BenchmarkSimMany(b *testing.B) {
 	b.ReportMetric(float64(files*size)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
 	b.ReportMetric(float64(conns*connRate)/1e6, "ideal-MB/s")
 }
+
+// TestSimRemoteChanged: a resume that passes the ETag of the first run as
+// IfMatch fails with ErrRemoteChanged once the file was re-uploaded, and
+// never writes a byte of the new version.
+func TestSimRemoteChanged(t *testing.T) {
+	const size = 4 << 20
+	pf := &sim.PlainFile{Name: "models/v.safetensors", Size: size}
+	s, err := sim.Start(sim.Config{Catalog: &sim.Catalog{Files: []*sim.PlainFile{pf}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := engine.New(engine.Config{Connections: 4, ChunkSize: 1 << 20})
+	url := s.FilesURL + "/" + pf.Name
+	out := &bufOut{data: make([]byte, size)}
+	res, err := e.Fetch(context.Background(), &engine.Job{Name: "v.safetensors", URL: url,
+		Size: size, Out: out})
+	if err != nil || res.ETag == "" {
+		t.Fatalf("first run: etag %q, err %v", res.ETag, err)
+	}
+
+	if err := s.Replace(pf.Name, size); err != nil {
+		t.Fatal(err)
+	}
+	written := &countOut{}
+	_, err = e.Fetch(context.Background(), &engine.Job{Name: "v.safetensors", URL: url,
+		Size: size, Have: span.Set{{Start: 0, End: size / 2}}, Out: written,
+		IfMatch: res.ETag})
+	if !errors.Is(err, engine.ErrRemoteChanged) || engine.Retryable(err) || written.n.Load() != 0 {
+		t.Fatalf("err = %v after writing %d bytes", err, written.n.Load())
+	}
+}
+
+// countOut counts the bytes written to it.
+type countOut struct{ n atomic.Int64 }
+
+func (o *countOut) WriteAt(b []byte, _ int64) (int, error) {
+	o.n.Add(int64(len(b)))
+	return len(b), nil
+}
+
+func (o *countOut) Commit(span.Range) error { return nil }
