@@ -313,3 +313,47 @@ func TestETagChanged(t *testing.T) {
 		t.Fatalf("wrote %v", out.written)
 	}
 }
+
+// TestThrottleHoldsHost: after a 429 with Retry-After, other jobs wait for
+// the host too instead of collecting their own 429s.
+func TestThrottleHoldsHost(t *testing.T) {
+	size := int64(1000)
+	data := content(size)
+	var mu sync.Mutex
+	var at429 time.Time
+	arrivals := []time.Time{}
+	told := make(chan struct{})
+	s := newServer(t, data, func(n int, _ *http.Request) fault {
+		mu.Lock()
+		defer mu.Unlock()
+		if n == 0 {
+			at429 = time.Now()
+			close(told)
+			return fault{status: 429, header: map[string]string{"Retry-After": "1"}}
+		}
+		arrivals = append(arrivals, time.Now())
+		return fault{cut: -1}
+	})
+	e := New(fast(Config{Connections: 1}))
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		if _, err := e.Fetch(context.Background(), newJob(s, size, newOut(t, size))); err != nil {
+			t.Error(err)
+		}
+	})
+	<-told
+	wg.Go(func() {
+		if _, err := e.Fetch(context.Background(), newJob(s, size, newOut(t, size))); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	if len(arrivals) != 2 {
+		t.Fatalf("%d requests after the 429, want 2", len(arrivals))
+	}
+	for _, a := range arrivals {
+		if gap := a.Sub(at429); gap < 900*time.Millisecond {
+			t.Fatalf("a request came %v after a 429 asking for 1 s", gap)
+		}
+	}
+}

@@ -85,6 +85,7 @@ type Engine struct {
 	slots   chan struct{} // one token per connection in use
 	hungry  atomic.Int32  // workers blocked on a slot with a chunk to fetch
 	bufs    sync.Pool
+	gates   gates // hosts that asked for a pause
 
 	fetched  atomic.Int64
 	active   atomic.Int32

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -132,8 +134,8 @@ func (js *jobState) work(ctx context.Context) error {
 }
 
 // runPiece fetches p, retrying what Retryable allows. It is entered
-// holding a connection slot and always releases it; during a backoff the
-// slot is given back so other work can use it.
+// holding a connection slot and always releases it; while it waits (a
+// backoff, a throttled host) the slot is given back for other work.
 func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 	e := js.e
 	held := true
@@ -149,12 +151,25 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		}
 	}()
 
-	attempts, n416 := 0, 0
+	var rs retryState
 	for {
+		// A host that asked for a pause is waited for without a slot, and
+		// checked again once a slot is back: it may have asked again.
+		for d := e.gates.wait(js.host()); d > 0; d = e.gates.wait(js.host()) {
+			e.release()
+			held = false
+			if err := sleep(ctx, d); err != nil {
+				return err
+			}
+			if err := e.acquire(ctx, true); err != nil {
+				return err
+			}
+			held = true
+		}
+
 		js.mu.Lock()
 		before := p.pos
 		js.mu.Unlock()
-
 		err := js.attempt(ctx, p)
 		if err == nil {
 			return nil
@@ -162,61 +177,14 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-
-		var he *HTTPError
-		isHTTP := errors.As(err, &he)
-		if isHTTP && (he.Status == http.StatusForbidden || he.Status == http.StatusGone) &&
-			js.j.Refresh != nil {
-			if rerr := js.refresh(ctx, p); rerr != nil {
-				return fmt.Errorf("%w: %w", rerr, err)
-			}
-			continue
-		}
-		if !Retryable(err) {
+		delay, err := js.retry(ctx, p, &rs, before, err)
+		if err != nil {
 			return err
 		}
-		if isHTTP && he.Status == http.StatusRequestedRangeNotSatisfiable {
-			if n416++; n416 > max416 {
-				return err
-			}
+		if delay < 0 {
+			continue // the URL was refreshed: ask again at once
 		}
 
-		js.mu.Lock()
-		moved := p.pos > before && !js.rangeless
-		progressed := p.pos-before >= e.cfg.MinSplit && !js.rangeless
-		received, expected := p.pos-p.start, p.end-p.start
-		if p.end == unknownEnd {
-			expected = -1
-		}
-		if js.rangeless && p.stream {
-			// A server that ignores Range can only start again from byte 0.
-			p.pos = 0
-		}
-		js.mu.Unlock()
-		if progressed {
-			attempts = 0
-		}
-		if attempts++; attempts > e.cfg.Retries {
-			var sb *ShortBodyError
-			if errors.As(err, &sb) && expected > 0 {
-				err = &ShortBodyError{Expected: expected, Received: received, Err: sb.Err}
-			}
-			err = fmt.Errorf("gave up after %d attempts: %w", attempts, err)
-			if js.isRangeless() {
-				err = fmt.Errorf("%w and the stream from byte 0 failed: %w", ErrRangeIgnored, err)
-			}
-			return err
-		}
-
-		// A connection that dropped after delivering bytes is asked again at
-		// once: the server was serving, the path just broke.
-		delay := e.cfg.Backoff(attempts)
-		if moved {
-			delay = 0
-		}
-		if isHTTP && he.RetryAfter > delay {
-			delay = he.RetryAfter
-		}
 		e.retries.Add(1)
 		js.retries.Add(1)
 		e.release()
@@ -229,6 +197,89 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		}
 		held = true
 	}
+}
+
+// retryState counts one piece's failures.
+type retryState struct {
+	attempts  int // failures since the piece last moved MinSplit bytes
+	n416      int // 416 answers
+	throttled int // 429/503 answers with Retry-After
+}
+
+// retry decides what follows a failed attempt on p that started at byte
+// before: the final error, a delay before the next attempt, or a negative
+// delay when the next attempt may go at once.
+func (js *jobState) retry(ctx context.Context, p *piece, rs *retryState, before int64,
+	err error) (time.Duration, error) {
+	e := js.e
+	var he *HTTPError
+	isHTTP := errors.As(err, &he)
+	switch {
+	case isHTTP && (he.Status == http.StatusForbidden || he.Status == http.StatusGone) &&
+		js.j.Refresh != nil:
+		if rerr := js.refresh(ctx, p); rerr != nil {
+			return 0, fmt.Errorf("%w: %w", rerr, err)
+		}
+		return -1, nil
+	case !Retryable(err):
+		return 0, err
+	case isHTTP && he.Status == http.StatusRequestedRangeNotSatisfiable:
+		if rs.n416++; rs.n416 > max416 {
+			return 0, err
+		}
+	case isHTTP && he.RetryAfter > 0:
+		// The server said when to come back: hold every request to the host
+		// until then, and do not count it as a failure of this piece.
+		if rs.throttled++; rs.throttled > maxThrottled {
+			return 0, fmt.Errorf("still throttled after %d answers: %w", rs.throttled-1, err)
+		}
+		e.gates.hold(js.host(), he.RetryAfter)
+		return 0, nil
+	}
+
+	js.mu.Lock()
+	moved := p.pos > before && !js.rangeless
+	progressed := p.pos-before >= e.cfg.MinSplit && !js.rangeless
+	received, expected := p.pos-p.start, p.end-p.start
+	if p.end == unknownEnd {
+		expected = -1
+	}
+	if js.rangeless && p.stream {
+		// A server that ignores Range can only start again from byte 0.
+		p.pos = 0
+	}
+	js.mu.Unlock()
+	if progressed {
+		rs.attempts = 0
+	}
+	if rs.attempts++; rs.attempts > e.cfg.Retries {
+		var sb *ShortBodyError
+		if errors.As(err, &sb) && expected > 0 {
+			err = &ShortBodyError{Expected: expected, Received: received, Err: sb.Err}
+		}
+		err = fmt.Errorf("gave up after %d attempts: %w", rs.attempts, err)
+		if js.isRangeless() {
+			err = fmt.Errorf("%w and the stream from byte 0 failed: %w", ErrRangeIgnored, err)
+		}
+		return 0, err
+	}
+	if moved {
+		// The connection dropped after delivering bytes: the server was
+		// serving, the path just broke; ask again at once.
+		return 0, nil
+	}
+	return e.cfg.Backoff(rs.attempts), nil
+}
+
+// host returns the host the job's requests go to first.
+func (js *jobState) host() string {
+	js.mu.Lock()
+	raw := js.url
+	js.mu.Unlock()
+	if u, err := url.Parse(raw); err == nil {
+		return u.Host
+	}
+	return ""
 }
 
 func (js *jobState) isRangeless() bool {

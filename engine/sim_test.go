@@ -220,3 +220,42 @@ func (o *countOut) WriteAt(b []byte, _ int64) (int, error) {
 }
 
 func (o *countOut) Commit(span.Range) error { return nil }
+
+// TestSimThrottled is CASES.md C15: many small files against a server that
+// answers 429 with Retry-After: 1 above 20 requests a second. Every file
+// completes, and the pause a 429 asks for holds back all connections to
+// the host instead of each finding out with its own 429.
+func TestSimThrottled(t *testing.T) {
+	const files = 60
+	cat := &sim.Catalog{}
+	for i := range files {
+		cat.Files = append(cat.Files, &sim.PlainFile{
+			Name: "embeddings/e" + strconv.Itoa(i) + ".pt", Size: 4096})
+	}
+	s, err := sim.Start(sim.Config{Catalog: cat, RequestRate: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := engine.New(engine.Config{Connections: 8,
+		Backoff: func(int) time.Duration { return time.Millisecond }})
+	var wg sync.WaitGroup
+	for _, pf := range cat.Files {
+		wg.Go(func() {
+			out := &bufOut{data: make([]byte, pf.Size)}
+			j := &engine.Job{Name: pf.Name, URL: s.FilesURL + "/" + pf.Name, Size: pf.Size,
+				Out: out}
+			if _, err := e.Fetch(context.Background(), j); err != nil {
+				t.Error(err)
+				return
+			}
+			if sum := sha256.Sum256(out.data); hex.EncodeToString(sum[:]) != pf.SHA256() {
+				t.Errorf("%s: wrong bytes", pf.Name)
+			}
+		})
+	}
+	wg.Wait()
+	if st := e.Stats(); st.Requests-files > files/2 {
+		t.Fatalf("%d requests for %d files: the pauses were not shared", st.Requests, files)
+	}
+}
