@@ -228,13 +228,18 @@ func (js *jobState) retry(ctx context.Context, p *piece, rs *retryState, before 
 			return 0, err
 		}
 	case isHTTP && he.RetryAfter > 0:
-		// The server said when to come back: hold every request to the host
-		// until then, and do not count it as a failure of this piece.
+		// The server said when to come back; that is not a failure of this
+		// piece. A 429 speaks for the whole host, so every request to it
+		// waits; a 503 may only refuse one connection too many (servers
+		// capping connections answer so), so only this piece waits.
 		if rs.throttled++; rs.throttled > maxThrottled {
 			return 0, fmt.Errorf("still throttled after %d answers: %w", rs.throttled-1, err)
 		}
-		e.gates.hold(js.host(), he.RetryAfter)
-		return 0, nil
+		if he.Status == http.StatusTooManyRequests {
+			e.gates.hold(js.host(), he.RetryAfter)
+			return 0, nil
+		}
+		return he.RetryAfter, nil
 	}
 
 	js.mu.Lock()

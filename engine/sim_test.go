@@ -259,3 +259,27 @@ func TestSimThrottled(t *testing.T) {
 		t.Fatalf("%d requests for %d files: the pauses were not shared", st.Requests, files)
 	}
 }
+
+// TestSimMaxConns: a server that refuses connections beyond its cap with
+// 503 and Retry-After still delivers the whole file to a wider engine.
+func TestSimMaxConns(t *testing.T) {
+	const size = 8 << 20
+	pf := &sim.PlainFile{Name: "models/capped.safetensors", Size: size}
+	s, err := sim.Start(sim.Config{Catalog: &sim.Catalog{Files: []*sim.PlainFile{pf}},
+		MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := engine.New(engine.Config{Connections: 6, ChunkSize: 1 << 20,
+		Backoff: func(int) time.Duration { return time.Millisecond }})
+	out := &bufOut{data: make([]byte, size)}
+	j := &engine.Job{Name: "capped.safetensors", URL: s.FilesURL + "/" + pf.Name, Size: size,
+		Out: out}
+	if _, err := e.Fetch(context.Background(), j); err != nil {
+		t.Fatal(err)
+	}
+	if sum := sha256.Sum256(out.data); hex.EncodeToString(sum[:]) != pf.SHA256() {
+		t.Fatal("wrong bytes")
+	}
+}

@@ -10,9 +10,9 @@ import (
 // waits out before it fails; they do not count against Config.Retries.
 const maxThrottled = 30
 
-// gates holds back requests to hosts that asked for a pause (429 or 503
-// with Retry-After), so that the other connections do not keep hitting a
-// host that already said it is busy. Safe for concurrent use.
+// gates holds back requests to hosts that asked for a pause (429 with
+// Retry-After), so that the other connections do not keep hitting a host
+// that already said it is busy. Safe for concurrent use.
 type gates struct {
 	mu    sync.Mutex
 	until map[string]time.Time
