@@ -44,5 +44,16 @@
 // no overall deadline). 403/410 call Job.Refresh (at most three times per
 // Fetch, once per expired URL) and continue with the missing ranges.
 // Attempts count per chunk and start over when an attempt moved the chunk
-// by at least MinSplit bytes.
+// by at least MinSplit bytes; a connection that dropped after delivering
+// bytes is asked again at once. A 429 with Retry-After pauses every request
+// to that host (the other connections do not collect 429s of their own); a
+// 503 with Retry-After pauses only its chunk. Neither counts against
+// Config.Retries.
+//
+// # A changed remote
+//
+// Result.ETag is the data server's strong ETag. Passed back as Job.IfMatch
+// on a resume, a 412 (or any answer with another strong ETag, also within
+// one Fetch) fails with ErrRemoteChanged; so does a size other than
+// Job.Size (ErrSizeChanged). The caller then starts the file again.
 package engine
