@@ -84,24 +84,28 @@ func TestSimFaults(t *testing.T) {
 	}
 }
 
-// BenchmarkSim fetches a 256 MiB file from the simulator's plain host with
-// connections capped and a first-byte latency, as a CDN serves, and in a
-// variant that also drops a connection every 16 MiB. It reports MB/s, the
+// BenchmarkSim fetches a file from the simulator's plain host with
+// connections capped and a first-byte latency, as a CDN serves: 256 MiB
+// (even chunks), 300 MiB (uneven, so the tail is split) and 256 MiB with a
+// connection dropped every 16 MiB. It reports MB/s, the
 // ideal for the caps, and (approximately) the bytes sent beyond the size.
 func BenchmarkSim(b *testing.B) {
 	const (
-		size     = 256 << 20
 		conns    = 16
 		connRate = 25_000_000
 	)
 	for _, bc := range []struct {
 		name string
+		size int64
 		f    sim.Faults
 	}{
-		{"cdn", sim.Faults{ConnRate: connRate, Latency: 20 * time.Millisecond}},
-		{"drops", sim.Faults{ConnRate: connRate, Latency: 20 * time.Millisecond,
+		{"cdn", 256 << 20, sim.Faults{ConnRate: connRate, Latency: 20 * time.Millisecond}},
+		{"cdn-uneven", 300 << 20, sim.Faults{ConnRate: connRate,
+			Latency: 20 * time.Millisecond}},
+		{"drops", 256 << 20, sim.Faults{ConnRate: connRate, Latency: 20 * time.Millisecond,
 			DropEvery: 16 << 20}},
 	} {
+		size := bc.size
 		b.Run(bc.name, func(b *testing.B) {
 			pf := &sim.PlainFile{Name: "models/cdn.safetensors", Size: size}
 			s, err := sim.Start(sim.Config{Catalog: &sim.Catalog{Files: []*sim.PlainFile{pf}},
