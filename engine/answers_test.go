@@ -357,3 +357,26 @@ func TestThrottleHoldsHost(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodedBody: a body the server compressed is refused, unless the file
+// is itself such an archive.
+func TestEncodedBody(t *testing.T) {
+	size := int64(3000)
+	data := content(size)
+	gz := func(int, *http.Request) fault {
+		return fault{cut: -1, header: map[string]string{"Content-Encoding": "gzip"}}
+	}
+	s := newServer(t, data, gz)
+	_, err := New(fast(Config{})).Fetch(context.Background(), newJob(s, size, newOut(t, size)))
+	want := "fetch lora/detail.safetensors bytes 0-2999: server compressed the body " +
+		"(content-encoding gzip)"
+	if !errors.Is(err, ErrEncoded) || err.Error() != want {
+		t.Fatalf("err = %v", err)
+	}
+	out := newOut(t, size)
+	j := &Job{Name: "upscale_models/pack.tar.gz", URL: s.url(), Size: size, Out: out}
+	if _, err := New(fast(Config{})).Fetch(context.Background(), j); err != nil ||
+		digest(out.bytes()) != digest(data) {
+		t.Fatalf("err = %v (or wrong bytes)", err)
+	}
+}

@@ -34,6 +34,11 @@ var (
 	// file's name says it is not one (a login wall or an error page).
 	ErrWebPage = errors.New("server sent a web page instead of the file")
 
+	// ErrEncoded: the body came with a Content-Encoding (gzip, br...) that
+	// would have to be undone, although identity was asked for and the
+	// file's name does not say it is such a file.
+	ErrEncoded = errors.New("server compressed the body")
+
 	// ErrIdleTimeout: no byte arrived for Config.IdleTimeout. Retryable.
 	ErrIdleTimeout = errors.New("no data received within the idle timeout")
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -242,9 +243,25 @@ var webTypes = map[string][]string{
 	"application/xml":  {".xml"},
 }
 
+// encodedExts are the content codings a server may put on a file that is
+// itself compressed (a .tar.gz served with Content-Encoding: gzip), with
+// the file extensions for which the bytes on the wire are the file.
+var encodedExts = map[string][]string{
+	"gzip":   {".gz", ".tgz"},
+	"x-gzip": {".gz", ".tgz"},
+	"br":     {".br"},
+	"zstd":   {".zst"},
+}
+
 // checkType refuses a body whose Content-Type says it is a web page or an
-// API answer, unless the job's own name says that is what the file is.
+// API answer, or whose Content-Encoding would change its bytes, unless the
+// job's own name says that is what the file is.
 func (js *jobState) checkType(resp *http.Response) error {
+	ext := strings.ToLower(path.Ext(js.j.Name))
+	if ce := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding"))); ce != "" &&
+		ce != "identity" && !slices.Contains(encodedExts[ce], ext) {
+		return fmt.Errorf("%w (content-encoding %s)", ErrEncoded, ce)
+	}
 	ct := resp.Header.Get("Content-Type")
 	if ct == "" {
 		return nil
@@ -257,11 +274,8 @@ func (js *jobState) checkType(resp *http.Response) error {
 	if !web {
 		return nil
 	}
-	ext := strings.ToLower(path.Ext(js.j.Name))
-	for _, x := range exts {
-		if ext == x {
-			return nil
-		}
+	if slices.Contains(exts, ext) {
+		return nil
 	}
 	return fmt.Errorf("%w (status %d, content-type %s)", ErrWebPage, resp.StatusCode, mt)
 }

@@ -39,7 +39,7 @@ func digest(b []byte) string {
 // plainly. The zero value serves the request correctly.
 type fault struct {
 	status      int               // answer with this status and body instead
-	header      map[string]string // extra headers for status answers
+	header      map[string]string // extra headers
 	body        string
 	ignoreRange bool          // answer 200 with the whole file
 	cut         int64         // send only this many body bytes, then close (-1 = all)
@@ -161,6 +161,9 @@ func (s *testServer) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	if f.etag != "" {
 		w.Header().Set("ETag", f.etag)
+	}
+	for k, v := range f.header {
+		w.Header().Set(k, v)
 	}
 	if !f.noLength {
 		w.Header().Set("Content-Length", strconv.FormatInt(end-start, 10))
