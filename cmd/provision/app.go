@@ -77,6 +77,12 @@ func newApp(stdout, stderr io.Writer, getenv func(string) string) *cli.App {
 				Action: env.getCmd,
 			},
 			{
+				Name:   "sim",
+				Usage:  "serve the loopback simulator (hub, CivitAI, CDN, files) until interrupted",
+				Flags:  simFlags(),
+				Action: env.simCmd,
+			},
+			{
 				Name:   "demo",
 				Usage:  "provision the bundled example manifest from the built-in simulator into ./models",
 				Flags:  transferFlags(),

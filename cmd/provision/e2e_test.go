@@ -354,3 +354,32 @@ func TestGetOneURL(t *testing.T) {
 		t.Fatal("get wrote other bytes than the server's")
 	}
 }
+
+// An invalid HF_TOKEN fails the HuggingFace entries up front, with one
+// reason, while the other entries complete.
+func TestInvalidHFTokenFailsUpFront(t *testing.T) {
+	h := newHarness(t, sim.Config{})
+	h.env["HF_TOKEN"] = "hf_not_a_real_token"
+	m := h.manifest(`
+[models.checkpoints]
+sdxl = { repo = "stabilityai/stable-diffusion-xl-base-1.0", file = "sd_xl_base_1.0.safetensors" }
+[models.upscale_models]
+ultra = "http://files.sim/models/4x-UltraSharp.pth"
+`)
+	code, out := h.run(context.Background(), "run", m)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	if !strings.Contains(out, "models.checkpoints.sdxl: HuggingFace rejected HF_TOKEN as invalid") {
+		t.Errorf("want the whoami verdict on the HF entry:\n%s", out)
+	}
+	if strings.Contains(out, "hf_not_a_real_token") {
+		t.Error("the token was printed")
+	}
+	if n := h.sim.Stats().Requests["hub.resolve"]; n != 0 {
+		t.Errorf("%d resolve requests after the token was found invalid, want 0", n)
+	}
+	h.wantFile("upscale_models/4x-UltraSharp.pth",
+		h.sim.Catalog.File("models/4x-UltraSharp.pth").SHA256())
+	h.wantNothingAt("checkpoints", "sd_xl_base")
+}

@@ -133,13 +133,19 @@ func newPipeline(cfg *config, rep reporter, log *slog.Logger) (*pipeline, error)
 
 const userAgent = "provision/0.1"
 
-// resolveAll resolves every entry, several at a time, keeping manifest order.
+// resolveAll checks the tokens, then resolves every entry, several at a
+// time, keeping manifest order.
 func (p *pipeline) resolveAll(ctx context.Context, entries []*resolver.Entry) []*entryResult {
+	tokenErr := p.checkTokens(ctx, entries)
 	results := make([]*entryResult, len(entries))
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i, e := range entries {
 		results[i] = &entryResult{entry: e}
+		if err := tokenErr[resolver.TokenVar(e)]; err != nil {
+			results[i].err = &resolver.EntryError{Key: e.Key, Err: err}
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func(r *entryResult) {
@@ -150,6 +156,29 @@ func (p *pipeline) resolveAll(ctx context.Context, entries []*resolver.Entry) []
 	}
 	wg.Wait()
 	return results
+}
+
+// checkTokens asks HuggingFace whether HF_TOKEN is valid before any entry
+// uses it, so that a bad token fails those entries up front with one clear
+// reason while the others go ahead. It returns the failure per token
+// variable. A hub that cannot be reached says nothing here: resolving will.
+func (p *pipeline) checkTokens(ctx context.Context, entries []*resolver.Entry) map[string]error {
+	out := map[string]error{}
+	if p.cfg.HFToken == "" {
+		return out
+	}
+	for _, e := range entries {
+		if resolver.TokenVar(e) != "HF_TOKEN" {
+			continue
+		}
+		err := p.res.CheckHFToken(ctx)
+		if errors.Is(err, resolver.ErrInvalidToken) {
+			out["HF_TOKEN"] = err
+			p.log.Warn("token check", "token", "HF_TOKEN", "err", err)
+		}
+		break
+	}
+	return out
 }
 
 func (p *pipeline) resolveOne(ctx context.Context, r *entryResult) {

@@ -66,7 +66,7 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest, 
 			continue
 		}
 		for _, it := range r.items {
-			row := planRow{Entry: r.entry.Key, Source: string(r.entry.Source), File: it.label,
+			row := planRow{Entry: r.entry.Key, Source: string(r.entry.Source), File: it.target.Rel,
 				Size: it.target.Size, SHA256: it.target.SHA256 != "", Target: it.final,
 				Status: "missing"}
 			if st, _, _ := it.snapshot(); st == statusPresent {
@@ -118,7 +118,7 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 	fmt.Fprintf(env.stdout, "plan for %s (%d entries) into %s\n\n", m.Origin, len(m.Entries),
 		cfg.ModelsDir)
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENTRY\tSOURCE\tFILE\tSIZE\tSHA256\tSTATUS")
+	fmt.Fprintln(tw, "ENTRY\tSOURCE\tFILE\tSIZE\tSHA256\tTARGET\tSTATUS")
 	for _, r := range rows {
 		sha := "-"
 		if r.SHA256 {
@@ -132,7 +132,16 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 		if r.Status != "fail" {
 			size = sizeText(r.Size)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Entry, r.Source, file, size, sha, r.Status)
+		target := "-"
+		if r.Target != "" {
+			target = r.Target
+		}
+		status := r.Status
+		if status == "fail" {
+			status = "will fail (below)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Entry, r.Source, file, size, sha,
+			target, status)
 	}
 	tw.Flush()
 	var fails int
