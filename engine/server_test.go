@@ -64,7 +64,6 @@ type testServer struct {
 	*httptest.Server
 	t    *testing.T
 	data []byte
-	name string
 	hook func(n int, r *http.Request) fault // nil = no faults
 
 	mu       sync.Mutex
