@@ -120,11 +120,11 @@ func newPipeline(cfg *config, rep reporter, log *slog.Logger) (*pipeline, error)
 			CivitAIToken:    cfg.CivitAIToken,
 			UserAgent:       userAgent,
 		}),
-		eng: engine.New(engine.Config{
+		eng: engine.New(tuneEngine(engine.Config{
 			Connections: cfg.Connections,
 			MaxRate:     cfg.MaxRate,
 			UserAgent:   userAgent,
-		}),
+		})),
 		rep: rep,
 		log: log,
 	}
