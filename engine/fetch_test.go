@@ -137,9 +137,18 @@ func TestCheckpoints(t *testing.T) {
 func TestSplitTail(t *testing.T) {
 	size := int64(4<<20 + 3)
 	data := content(size)
+	// The first request is held until a split piece is asked for, so the
+	// running request must stop at the boundary the split set.
+	split := make(chan struct{})
+	var once sync.Once
 	s := newServer(t, data, func(n int, r *http.Request) fault {
 		if n == 0 {
-			return fault{cut: -1, delay: 200 * time.Millisecond}
+			select {
+			case <-split:
+			case <-time.After(10 * time.Second):
+			}
+		} else {
+			once.Do(func() { close(split) })
 		}
 		return fault{cut: -1}
 	})
