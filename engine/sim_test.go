@@ -287,3 +287,78 @@ func TestSimMaxConns(t *testing.T) {
 		t.Fatal("wrong bytes")
 	}
 }
+
+// TestSimSignedURLExpires is CASES.md C5 end to end: the hub redirects to a
+// signed CDN URL that expires mid-download (the simulator's clock jumps an
+// hour once a third of the file is written) while connections also drop.
+// The engine refreshes through the hub and fetches only what is missing.
+func TestSimSignedURLExpires(t *testing.T) {
+	const size = 6 << 20
+	var skew atomic.Int64
+	repo := &sim.Repo{ID: "org/model", Files: []*sim.RepoFile{{Path: "m.safetensors", Size: size}}}
+	s, err := sim.Start(sim.Config{Catalog: &sim.Catalog{Repos: []*sim.Repo{repo}},
+		Now:    func() time.Time { return time.Now().Add(time.Duration(skew.Load())) },
+		Faults: sim.Faults{DropEvery: 5 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	var resolves atomic.Int32
+	resolve := func(ctx context.Context) (string, http.Header, error) {
+		resolves.Add(1)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet,
+			s.HubURL+"/org/model/resolve/main/m.safetensors", nil)
+		resp, err := noFollow.Do(req)
+		if err != nil {
+			return "", nil, err
+		}
+		resp.Body.Close()
+		return resp.Header.Get("Location"), nil, nil
+	}
+	first, _, err := resolve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out := &skewOut{bufOut: bufOut{data: make([]byte, size)}, at: size / 3,
+		jump: func() { skew.Store(int64(2 * time.Hour)) }}
+	e := engine.New(engine.Config{Connections: 4, ChunkSize: 1 << 20,
+		Backoff: func(int) time.Duration { return time.Millisecond }})
+	res, err := e.Fetch(context.Background(), &engine.Job{Name: "checkpoints/m.safetensors",
+		URL: first, Size: size, Out: out, Refresh: resolve})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(out.data)
+	if hex.EncodeToString(sum[:]) != repo.Files[0].SHA256() {
+		t.Fatal("wrong bytes")
+	}
+	if res.Refreshes != 1 || resolves.Load() != 2 || res.Fetched != size {
+		t.Fatalf("%d refreshes (%d resolves), fetched %d of %d", res.Refreshes,
+			resolves.Load(), res.Fetched, size)
+	}
+	if fs := s.Stats().File(repo.Files[0].Seed()); fs.Refetched() != 0 {
+		t.Fatalf("%d bytes sent twice", fs.Refetched())
+	}
+}
+
+// skewOut calls jump once the bytes written reach at.
+type skewOut struct {
+	bufOut
+	n    atomic.Int64
+	at   int64
+	jump func()
+	once sync.Once
+}
+
+func (o *skewOut) WriteAt(b []byte, off int64) (int, error) {
+	n, err := o.bufOut.WriteAt(b, off)
+	if o.n.Add(int64(n)) >= o.at {
+		o.once.Do(o.jump)
+	}
+	return n, err
+}
