@@ -144,7 +144,10 @@ func New(cfg Config) *Engine {
 // for every slot to reuse one.
 func newTransport(conns int) *http.Transport {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
+	var h1 http.Protocols
+	h1.SetHTTP1(true)
 	return &http.Transport{
+		Protocols:             &h1,
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     false,

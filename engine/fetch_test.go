@@ -284,3 +284,34 @@ func TestCancel(t *testing.T) {
 		t.Fatalf("%d requests still active", st.Active)
 	}
 }
+
+// TestHTTP1Only: the default transport speaks HTTP/1.1 even to a server
+// that offers HTTP/2, so parallel ranges get their own TCP connections.
+func TestHTTP1Only(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter,
+		r *http.Request) {
+		w.Write([]byte(r.Proto))
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	tr := newTransport(4)
+	tr.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
+	resp, err := (&http.Client{Transport: tr}).Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.ProtoMajor != 1 {
+		t.Fatalf("spoke %s", resp.Proto)
+	}
+	ctl := srv.Client()
+	resp2, err := ctl.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp2.Body.Close()
+	if resp2.ProtoMajor != 2 {
+		t.Fatalf("the test server does not offer HTTP/2 (%s)", resp2.Proto)
+	}
+}
