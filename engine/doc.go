@@ -19,7 +19,8 @@
 // takes a connection slot and the next chunk; a worker that finds no chunk
 // left splits the running chunk with the most bytes remaining (the running
 // request stops at the new boundary), so the tail of a file uses every
-// connection. A worker does not split while other work waits for a slot.
+// connection. A worker does not split while a chunk that was never started
+// (of any file) or a retry waits for a slot: those go first.
 //
 // Before a byte of an answer is written its status, Content-Range
 // (start, end and total), Content-Length and Content-Type are checked. A
