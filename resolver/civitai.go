@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -74,23 +75,22 @@ func (r *Resolver) resolveCivitAI(ctx context.Context, e, src *Entry) ([]*Target
 	if rel == "" {
 		rel = fname.Base(fmt.Sprintf("civitai-%s-%d", vid, f.ID))
 	}
-	loc, err := r.civDownload(ctx, e, vid, v.ModelID, f.ID)
+	loc, hdr, err := r.civDownload(ctx, e, vid, v.ModelID, f.ID)
 	if err != nil {
 		return nil, err
 	}
-	size, err := r.civProbe(ctx, e, loc, rel, f)
+	size, err := r.civProbe(ctx, e, loc, hdr, rel, f)
 	if err != nil {
 		return nil, err
 	}
 	t := &Target{
-		Entry: e, Rel: rel, URL: loc, Size: size, SHA256: civSHA256(f),
+		Entry: e, Rel: rel, URL: loc, Header: hdr, Size: size, SHA256: civSHA256(f),
 		Origin: netx.Redact(r.cfg.CivitAIEndpoint) + "/api/download/models/" +
 			url.PathEscape(vid) + "?fileId=" + strconv.FormatInt(f.ID, 10),
 	}
 	t.ETag = t.SHA256
 	t.refresh = func(ctx context.Context) (string, http.Header, error) {
-		loc, err := r.civDownload(ctx, e, vid, v.ModelID, f.ID)
-		return loc, nil, err
+		return r.civDownload(ctx, e, vid, v.ModelID, f.ID)
 	}
 	return []*Target{t}, nil
 }
@@ -189,45 +189,72 @@ func (r *Resolver) civModelInstead(ctx context.Context, e *Entry, vid string) er
 }
 
 // civDownload asks the download endpoint for one file without following
-// its redirect and returns the signed storage URL it points to. The token
-// goes to the CivitAI host only; the storage URL gets no header.
+// its redirect and returns where the bytes are: the signed storage URL it
+// points to (no header: the token stays on the CivitAI host), or, when the
+// endpoint answers 200 with the file itself, the endpoint URL and the
+// header carrying the token. A 200 counts as the file only with a
+// Content-Disposition naming a file and a type that is not a web page or
+// JSON; any other 200 is an error page, never a model.
 func (r *Resolver) civDownload(ctx context.Context, e *Entry, vid string, model, fid int64) (
-	string, error) {
+	string, http.Header, error) {
 	raw := r.cfg.CivitAIEndpoint + "/api/download/models/" + url.PathEscape(vid) +
 		"?fileId=" + strconv.FormatInt(fid, 10)
 	for hop := 0; hop < 5; hop++ {
 		resp, sent, err := r.civGet(ctx, e, raw)
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if !isRedirect(resp.StatusCode) {
 			if resp.StatusCode == http.StatusOK {
 				ct := resp.Header.Get("Content-Type")
-				discard(resp)
-				return "", entryErr(e, failf(ErrNotAFile,
-					"CivitAI answered the download of version %s with a %s document instead "+
-						"of a redirect to the file (%s)", vid, mediaType(ct), tokenNote(sent)),
+				name, named := ParseContentDisposition(resp.Header.Get("Content-Disposition"))
+				_ = resp.Body.Close()
+				if named && !notAFile(name, ct) && !isPageType(ct) {
+					u, _ := url.Parse(raw)
+					h, _ := r.civHeader(u)
+					h.Del("Accept-Encoding")
+					return raw, h, nil
+				}
+				what := "a " + mediaType(ct) + " document"
+				if !isPageType(ct) {
+					what = "an answer of type " + mediaType(ct) + " that names no file"
+				}
+				return "", nil, entryErr(e, failf(ErrNotAFile,
+					"CivitAI answered the download of version %s with %s instead of the "+
+						"file (%s)", vid, what, tokenNote(sent)),
 					"the version may need CIVITAI_TOKEN or may not be downloadable; see "+
 						r.civPage(model, vid))
 			}
-			return "", r.civError(e, vid, model, fid, resp, sent)
+			return "", nil, r.civError(e, vid, model, fid, resp, sent)
 		}
 		loc, err := resp.Location()
 		discard(resp)
 		if err != nil {
-			return "", entryErr(e, failf(ErrUnavailable,
+			return "", nil, entryErr(e, failf(ErrUnavailable,
 				"CivitAI redirected the download of version %s nowhere", vid), "try again later")
 		}
 		if !onHost(loc, r.civ.Host) {
-			return loc.String(), nil
+			return loc.String(), nil, nil
 		}
 		if strings.Contains(strings.ToLower(loc.Path), "login") {
-			return "", r.civLogin(e, vid, model, sent, "")
+			return "", nil, r.civLogin(e, vid, model, sent, "")
 		}
 		raw = loc.String()
 	}
-	return "", entryErr(e, failf(ErrUnavailable,
+	return "", nil, entryErr(e, failf(ErrUnavailable,
 		"CivitAI redirected the download of version %s too often", vid), "try again later")
+}
+
+// isPageType reports whether ct is a web page, JSON or XML document type,
+// whatever the file name says: a download endpoint never serves a model as
+// one of those.
+func isPageType(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	return mt == "text/html" || mt == "application/xhtml+xml" || mt == "application/json" ||
+		strings.HasSuffix(mt, "+json") || mt == "application/xml" || mt == "text/xml"
 }
 
 // civPage is the web page of a version, for messages.
@@ -329,12 +356,13 @@ func civSHA256(f *civFile) string {
 	return ""
 }
 
-// civProbe asks signed storage for the file's first byte: the exact size
+// civProbe asks signed storage (or, with hdr, the download endpoint that
+// serves the file itself) for the file's first byte: the exact size
 // (sizeKB is only approximate) and proof that a file, not a page, is
 // served. A size far from sizeKB means the wrong thing is served.
-func (r *Resolver) civProbe(ctx context.Context, e *Entry, loc, rel string, f *civFile) (int64,
-	error) {
-	p, err := r.probe(ctx, loc, nil, "")
+func (r *Resolver) civProbe(ctx context.Context, e *Entry, loc string, hdr http.Header,
+	rel string, f *civFile) (int64, error) {
+	p, err := r.probe(ctx, loc, hdr, r.civ.Host)
 	if err != nil {
 		u, _ := url.Parse(loc)
 		return 0, r.unreachable(e, "CivitAI's storage", u, err)

@@ -23,11 +23,21 @@ import (
 //   - Dropbox share links (/s/, /scl/, /sh/) get dl=1 in place of dl=0,
 //     keeping rlkey and the other parameters.
 //
+// The GitHub, Drive and Dropbox forms are also read on a loopback mirror
+// that serves those hosts as http://127.0.0.1:port/<host>/<path> (the
+// simulator in bench/sim does), and stay on it.
+//
 // Only http and https links are rewritten. RewriteLink does no I/O and is
 // safe for concurrent use.
 func RewriteLink(raw, hfEndpoint string) string {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return raw
+	}
+	if base, inner, ok := unmirror(u); ok {
+		if out := RewriteLink(inner, ""); out != inner {
+			return remirror(base, out)
+		}
 		return raw
 	}
 	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")

@@ -218,8 +218,16 @@ func lfsPointer(b []byte) (sha string, size int64, ok bool) {
 }
 
 // githubMedia returns the media.githubusercontent.com URL that serves the
-// LFS content of a raw.githubusercontent.com/o/r/ref/path link, or "".
+// LFS content of a raw.githubusercontent.com/o/r/ref/path link (on the
+// real host or a loopback mirror of it), or "".
 func githubMedia(u *url.URL) string {
+	if base, inner, ok := unmirror(u); ok {
+		iu, err := url.Parse(inner)
+		if m := githubMedia(iu); err == nil && m != "" {
+			return remirror(base, m)
+		}
+		return ""
+	}
 	if !strings.EqualFold(u.Hostname(), "raw.githubusercontent.com") {
 		return ""
 	}

@@ -17,6 +17,12 @@ type DriveFile struct {
 	ID   string // the id in drive.google.com/file/d/<ID>/view
 	Name string
 	Size int64
+	Body []byte // exact content (Size is then ignored); nil for a virtual file
+
+	// Refuse makes every download answer a 200 HTML page instead of the
+	// file: DriveQuota ("Download quota exceeded") or DriveSignIn (the
+	// Google sign-in page of a file that is not shared publicly).
+	Refuse string
 }
 
 // GitHubFile is a file in a GitHub repository. An LFS file's raw URL
@@ -27,6 +33,7 @@ type GitHubFile struct {
 	Path string
 	Size int64
 	LFS  bool
+	Body []byte // exact content (Size is then ignored); nil for a virtual file
 }
 
 // DropboxFile is a Dropbox file shared by link.
@@ -40,7 +47,7 @@ type DropboxFile struct {
 func (f *DriveFile) Seed() string { return seedFor("drive/"+f.ID+"/"+f.Name, 0, f.Size) }
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
-func (f *DriveFile) SHA256() string { return Digest(f.Seed(), f.Size) }
+func (f *DriveFile) SHA256() string { return blobOf(f.Seed(), f.Size, f.Body).sha256() }
 
 // Seed returns "github/<repo>/<ref>/<path>" (wrapped by SafetensorsSeed for
 // .safetensors names).
@@ -49,7 +56,7 @@ func (f *GitHubFile) Seed() string {
 }
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
-func (f *GitHubFile) SHA256() string { return Digest(f.Seed(), f.Size) }
+func (f *GitHubFile) SHA256() string { return blobOf(f.Seed(), f.Size, f.Body).sha256() }
 
 // Seed returns "dropbox/<id>/<name>" (wrapped by SafetensorsSeed for
 // .safetensors names).
@@ -99,6 +106,10 @@ func (s *Sim) drive(w http.ResponseWriter, r *http.Request, host, rest string) {
 		}
 	case host == "drive.google.com" && rest == "uc":
 		if find(q.Get("id")); f != nil {
+			if f.Refuse != "" {
+				driveRefusal(w, f)
+				return
+			}
 			if s.byKey["drive:"+f.ID].blob().size > DriveScanLimit {
 				s.driveWarning(w, f)
 				return
@@ -107,7 +118,10 @@ func (s *Sim) drive(w http.ResponseWriter, r *http.Request, host, rest string) {
 			return
 		}
 	case host == "drive.usercontent.google.com" && rest == "download":
-		if find(q.Get("id")); f != nil {
+		if find(q.Get("id")); f != nil && f.Refuse != "" {
+			driveRefusal(w, f)
+			return
+		} else if f != nil {
 			big := s.byKey["drive:"+f.ID].blob().size > DriveScanLimit
 			if big && (q.Get("confirm") != "t" ||
 				q.Get("uuid") != driveUUID(f)) {

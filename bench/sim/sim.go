@@ -374,10 +374,10 @@ func (s *Sim) register() {
 		s.plain[f.Name] = fs
 	}
 	for _, f := range s.Catalog.Drive {
-		add(blobOf(f.Seed(), f.Size, nil), f.Name, "drive:"+f.ID)
+		add(blobOf(f.Seed(), f.Size, f.Body), f.Name, "drive:"+f.ID)
 	}
 	for _, f := range s.Catalog.GitHub {
-		add(blobOf(f.Seed(), f.Size, nil), baseName(f.Path),
+		add(blobOf(f.Seed(), f.Size, f.Body), baseName(f.Path),
 			"github:"+f.Repo+"/"+f.Ref+"/"+f.Path)
 	}
 	for _, f := range s.Catalog.Dropbox {
