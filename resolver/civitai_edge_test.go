@@ -18,7 +18,7 @@ import (
 type fakeCiv struct {
 	srv    *httptest.Server
 	store  *httptest.Server // signed storage, another server as on CivitAI
-	listed int64 // the size the API's sizeKB stands for
+	listed int64            // the size the API's sizeKB stands for
 	data   []byte
 	// download answers /api/download/models/7; nil means a 307 to /storage.
 	download func(w http.ResponseWriter, r *http.Request)
