@@ -18,6 +18,9 @@ const (
 	flagJSON        = "json"
 	flagQuiet       = "quiet"
 	flagVerbose     = "verbose"
+	flagFolders     = "folders"
+
+	flagLaunchAnyway = "launch-anyway"
 )
 
 func transferFlags() []cli.Flag {
@@ -34,13 +37,26 @@ func transferFlags() []cli.Flag {
 			"(env PROVISION_MAX_RATE)"},
 		&cli.StringFlag{Name: flagLogFile, Usage: "also write a log here " +
 			"(env PROVISION_LOG_FILE; default /workspace/logs/provision.log when /workspace exists)"},
-		&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"}, Usage: "only the summary and errors"},
-		&cli.BoolFlag{Name: flagVerbose, Aliases: []string{"v"}, Usage: "log every retry and step"},
+		&cli.StringFlag{Name: flagFolders, Usage: "category folders over the layout's, such as " +
+			"lora=my_loras,vae=VAE (env PROVISION_FOLDERS; per category over [settings.folders])"},
+		&cli.BoolFlag{Name: flagQuiet, Aliases: []string{"q"},
+			Usage: "only failures and the summary (env PROVISION_QUIET)"},
+		&cli.BoolFlag{Name: flagVerbose, Aliases: []string{"v"},
+			Usage: "debug records in the log file: retries, requests, links (env PROVISION_VERBOSE)"},
 	}
 }
 
-func newApp(stdout, stderr io.Writer, getenv func(string) string) *cli.App {
-	env := &environment{stdout: stdout, stderr: stderr, getenv: getenv}
+// runFlags are transferFlags plus what only run (and demo) take.
+func runFlags() []cli.Flag {
+	return append(transferFlags(),
+		&cli.BoolFlag{Name: flagJSON, Usage: "one JSON event per line on stdout instead of " +
+			"bars and tables (env PROVISION_JSON)"},
+		&cli.BoolFlag{Name: flagLaunchAnyway, Usage: "run the command after -- even when " +
+			"required entries failed (env PROVISION_LAUNCH_ANYWAY)"})
+}
+
+func newApp(env *environment) *cli.App {
+	stdout, stderr := env.stdout, env.stderr
 	app := &cli.App{
 		Name:  "provision",
 		Usage: "download AI model files onto a GPU host, fast, verified and resumable",
@@ -53,11 +69,12 @@ func newApp(stdout, stderr io.Writer, getenv func(string) string) *cli.App {
 		ExitErrHandler:  func(*cli.Context, error) {}, // exit codes are chosen in run
 		Commands: []*cli.Command{
 			{
-				Name:      "run",
-				Usage:     "provision every entry of a manifest",
-				ArgsUsage: "[CONFIG]   (path or http(s) URL; else $PROVISION_URL; else ./provision.toml)",
-				Flags:     transferFlags(),
-				Action:    env.runCmd,
+				Name:  "run",
+				Usage: "provision every entry of a manifest, then optionally exec a command",
+				ArgsUsage: "[CONFIG] [-- CMD ARGS...]   (CONFIG: path or http(s) URL; " +
+					"else $PROVISION_URL; else ./provision.toml)",
+				Flags:  runFlags(),
+				Action: env.runCmd,
 			},
 			{
 				Name:      "plan",
@@ -85,7 +102,7 @@ func newApp(stdout, stderr io.Writer, getenv func(string) string) *cli.App {
 			{
 				Name:   "demo",
 				Usage:  "provision the bundled example manifest from the built-in simulator into ./models",
-				Flags:  transferFlags(),
+				Flags:  runFlags(),
 				Action: env.demoCmd,
 			},
 		},
@@ -98,6 +115,18 @@ func newApp(stdout, stderr io.Writer, getenv func(string) string) *cli.App {
 type environment struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+
+	// command is what followed "--" on the run command line: the program
+	// to exec once every entry is present (nil: exit instead).
+	command []string
+	// exec replaces the process (syscall.Exec); tests put a recorder here.
+	exec func(argv0 string, argv, envv []string) error
+	// container reports whether defaults are the container ones; nil
+	// looks for /workspace.
+	container func() bool
+
+	track *tracker     // set by newReporter: first-byte times for the summary
+	ev    *eventWriter // the --json stream, made on first use
 }
 
 // reorderArgs moves a subcommand's flags in front of its positional

@@ -67,5 +67,6 @@ func (env *environment) demoCmd(c *cli.Context) error {
 	}
 	fmt.Fprintf(env.stdout, "demo: simulator on %s (hub), %s (CivitAI), %s (CDN)\n",
 		s.HubURL, s.CivitAIURL, s.CDNURL)
-	return demo.provision(c, path)
+	_, _, err = demo.provision(c, path)
+	return err
 }

@@ -52,3 +52,12 @@ func rateString(r float64) string {
 	}
 	return store.HumanBytes(int64(r)) + "/s"
 }
+
+// elapsedText is "12.3s" below a minute, else "4m05s".
+func elapsedText(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	d = d.Round(time.Second)
+	return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+}

@@ -33,8 +33,23 @@ func main() {
 // writers and environment.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 	getenv func(string) string) int {
-	app := newApp(stdout, stderr, getenv)
+	return runEnv(ctx, args, &environment{stdout: stdout, stderr: stderr, getenv: getenv})
+}
+
+// runEnv is run with an environment the caller built (tests set exec and
+// container on it).
+func runEnv(ctx context.Context, args []string, env *environment) int {
+	args, command, hasCmd := splitCommand(args)
+	if hasCmd {
+		if len(command) == 0 {
+			return exitCode(ctx, usageErr("nothing after --: give the command to start, "+
+				"e.g. -- python entry_with_update.py --listen"), env.stderr)
+		}
+		env.command = command
+	}
+	app := newApp(env)
 	err := app.RunContext(ctx, reorderArgs(args))
+	stderr := env.stderr
 	return exitCode(ctx, err, stderr)
 }
 

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -22,21 +25,34 @@ type reporter interface {
 	close()
 }
 
+// newReporter picks how progress is shown: JSON events (--json), only
+// failures (--quiet), bars on a terminal, else plain lines. It also starts
+// env.track, which the reporter's close stops and the summary reads.
 func (env *environment) newReporter(cfg *config) reporter {
-	if cfg.Quiet {
-		return &lineReporter{w: env.stdout, quiet: true}
+	track := newTracker(200 * time.Millisecond)
+	env.track = track
+	switch {
+	case cfg.JSON:
+		return newJSONReporter(env.events(), track, 2*time.Second)
+	case cfg.Quiet:
+		return &lineReporter{w: env.stdout, quiet: true, track: track, begin: time.Now()}
 	}
 	if f, ok := env.stdout.(*os.File); ok && isTerminal(f.Fd()) {
-		return newBarReporter(f)
+		return newBarReporter(f, track)
 	}
-	return newLineReporter(env.stdout, 5*time.Second)
+	return newLineReporter(env.stdout, track, 5*time.Second)
 }
 
-// lineReporter writes plain lines for container logs: one per file every
-// interval while it downloads, and one when it ends.
+// lineReporter writes plain lines for container logs, each prefixed with
+// the time since the run began: one when a file starts, one per active
+// file every interval (and a total while several run), one when a file
+// ends. Files that wait for a connection say so instead of showing a
+// speed of zero.
 type lineReporter struct {
 	w     io.Writer
 	quiet bool
+	track *tracker
+	begin time.Time
 
 	mu     sync.Mutex
 	active map[*item]sample
@@ -49,8 +65,8 @@ type sample struct {
 	bytes int64
 }
 
-func newLineReporter(w io.Writer, every time.Duration) *lineReporter {
-	r := &lineReporter{w: w, active: map[*item]sample{},
+func newLineReporter(w io.Writer, track *tracker, every time.Duration) *lineReporter {
+	r := &lineReporter{w: w, track: track, begin: time.Now(), active: map[*item]sample{},
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go r.loop(every)
 	return r
@@ -65,47 +81,100 @@ func (r *lineReporter) loop(every time.Duration) {
 		case <-r.stop:
 			return
 		case now := <-t.C:
-			r.mu.Lock()
-			for it, last := range r.active {
-				cur := it.prog.Done()
-				speed := float64(cur-last.bytes) / now.Sub(last.at).Seconds()
-				r.active[it] = sample{now, cur}
-				fmt.Fprintf(r.w, "  %-11s %s  %s\n", "downloading", it.label,
-					progressText(cur, it.prog.Size(), speed))
-			}
-			r.mu.Unlock()
+			r.tick(now)
 		}
 	}
 }
 
+func (r *lineReporter) tick(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var done, size, moved int64
+	var dt time.Duration
+	for _, it := range sortedItems(r.active) {
+		last := r.active[it]
+		cur := it.prog.Done()
+		dt = now.Sub(last.at)
+		speed := float64(cur-last.bytes) / dt.Seconds()
+		r.active[it] = sample{now, cur}
+		done, size, moved = done+cur, size+max(it.prog.Size(), 0), moved+cur-last.bytes
+		if r.track.waiting(it) {
+			r.printf("queued", "%s  waiting for a connection (%s)", it.label,
+				sizeText(it.target.Size))
+			continue
+		}
+		if sz := it.prog.Size(); sz > 0 && cur >= sz {
+			r.printf("verifying", "%s  all %s received; syncing and checking", it.label,
+				store.HumanBytes(sz))
+			continue
+		}
+		r.printf("downloading", "%s  %s", it.label, progressText(cur, it.prog.Size(), speed))
+	}
+	if len(r.active) > 1 && dt > 0 {
+		r.printf("total", "%d files  %s", len(r.active),
+			progressText(done, size, float64(moved)/dt.Seconds()))
+	}
+}
+
+// printf writes "[  12.3s] what         text"; the caller holds r.mu.
+func (r *lineReporter) printf(what, format string, a ...any) {
+	fmt.Fprintf(r.w, "[%7s] %-11s %s\n", elapsedText(time.Since(r.begin)), what,
+		fmt.Sprintf(format, a...))
+}
+
 func (r *lineReporter) start(it *item) {
+	r.track.start(it)
 	if r.quiet {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.active[it] = sample{time.Now(), it.prog.Done()}
-	fmt.Fprintf(r.w, "  %-11s %s (%s)\n", "start", it.label, sizeText(it.target.Size))
+	if have := it.prog.Done(); have > 0 {
+		r.printf("resume", "%s (%s of %s already on disk)", it.label, store.HumanBytes(have),
+			sizeText(it.target.Size))
+		return
+	}
+	r.printf("start", "%s (%s)", it.label, sizeText(it.target.Size))
 }
 
 func (r *lineReporter) finish(it *item) {
+	r.track.finish(it)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.active, it)
-	st, err, d := it.snapshot()
+	st, err, _ := it.snapshot()
 	switch {
 	case st == statusFailed:
-		fmt.Fprintf(r.w, "  %-11s %s: %v\n", "FAILED", it.label, err)
+		r.printf("FAILED", "%s: %v", it.label, err)
 	case !r.quiet:
-		fmt.Fprintf(r.w, "  %-11s %s  %s in %s (%s)%s\n", "done", it.label,
-			store.HumanBytes(it.size), roundDuration(d), speedText(it.fetched, d), verifiedText(it))
+		r.printf("done", "%s", doneText(it, r.track))
 	}
+}
+
+// doneText is "loras/x.safetensors  143 MiB in 12.1s (11.8 MiB/s, queued
+// 3.0s), sha256 verified".
+func doneText(it *item, track *tracker) string {
+	queued, transfer := track.times(it)
+	var notes []string
+	if it.fetched >= 1<<20 { // the speed of a few KiB says nothing
+		notes = append(notes, speedText(it.fetched, transfer))
+	}
+	if queued >= time.Second {
+		notes = append(notes, "queued "+roundDuration(queued).String())
+	}
+	extra := ""
+	if len(notes) > 0 {
+		extra = " (" + strings.Join(notes, ", ") + ")"
+	}
+	return fmt.Sprintf("%s  %s in %s%s%s", it.label, store.HumanBytes(it.size),
+		roundDuration(transfer), extra, verifiedText(it))
 }
 
 func (r *lineReporter) note(msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	fmt.Fprintf(r.w, "  %s\n", msg)
+	r.printf("note", "%s", msg)
 }
 
 func (r *lineReporter) close() {
@@ -113,11 +182,29 @@ func (r *lineReporter) close() {
 		close(r.stop)
 		<-r.done
 	}
+	r.track.close()
 }
 
-// barReporter draws mpb bars on a terminal: one per active file and a total.
+// sortedItems returns the keys of m by label, for a stable print order.
+func sortedItems[V any](m map[*item]V) []*item {
+	out := make([]*item, 0, len(m))
+	for it := range m {
+		out = append(out, it)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].label < out[j].label })
+	return out
+}
+
+// barReporter draws mpb bars on a terminal: one per active file, the
+// total at the bottom. A file that ends leaves its bar and gets a line
+// above the bars (done or FAILED), so finished bars never pile up.
 type barReporter struct {
 	p     *mpb.Progress
+	track *tracker
+	begin time.Time
+
+	active atomic.Int32
+
 	mu    sync.Mutex
 	bars  map[*item]*mpb.Bar
 	stop  chan struct{}
@@ -126,15 +213,21 @@ type barReporter struct {
 	items []*item
 }
 
-func newBarReporter(w io.Writer) *barReporter {
+func newBarReporter(w io.Writer, track *tracker) *barReporter {
 	r := &barReporter{
-		p:    mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond)),
+		p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(30),
+			mpb.WithRefreshRate(150*time.Millisecond)),
+		track: track, begin: time.Now(),
 		bars: map[*item]*mpb.Bar{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	r.total = r.p.New(0, mpb.BarStyle().Lbound("[").Rbound("]"),
 		mpb.BarPriority(1<<30),
-		mpb.PrependDecorators(decor.Name("total", decor.WCSyncWidthR),
+		mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
+			// Decorators run inside mpb: no r.mu here (update holds it
+			// while it waits for mpb).
+			return fmt.Sprintf("total, %d active", r.active.Load())
+		}, decor.WCSyncWidthR),
 			decor.CountersKibiByte(" % .1f / % .1f", decor.WCSyncWidth)),
 		mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), " % .1f", 30),
 			decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
@@ -182,52 +275,62 @@ func (r *barReporter) update(dt time.Duration) {
 }
 
 func (r *barReporter) start(it *item) {
+	r.track.start(it)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.items = append(r.items, it)
+	queued := func(decor.Statistics) string {
+		if r.track.waiting(it) {
+			return " queued"
+		}
+		return ""
+	}
 	b := r.p.New(max(it.target.Size, 0), mpb.BarStyle().Lbound("[").Rbound("]"),
-		mpb.BarFillerClearOnComplete(),
-		mpb.PrependDecorators(decor.Name(shorten(it.label, 40), decor.WCSyncWidthR),
+		mpb.BarRemoveOnComplete(),
+		mpb.PrependDecorators(decor.Name(shorten(it.label, 48), decor.WCSyncWidthR),
 			decor.CountersKibiByte(" % .1f / % .1f", decor.WCSyncWidth)),
-		mpb.AppendDecorators(
-			decor.OnComplete(decor.EwmaSpeed(decor.SizeB1024(0), " % .1f", 30), " verified"),
-			decor.OnComplete(decor.Name(" ETA "), ""),
-			decor.OnComplete(decor.EwmaETA(decor.ET_STYLE_GO, 30), "")))
+		mpb.AppendDecorators(decor.Any(queued),
+			decor.EwmaSpeed(decor.SizeB1024(0), " % .1f", 30),
+			decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
 	b.SetCurrent(it.prog.Done())
 	r.bars[it] = b
+	r.active.Add(1)
 }
 
 func (r *barReporter) finish(it *item) {
+	r.track.finish(it)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st, err, _ := it.snapshot()
 	if b, ok := r.bars[it]; ok {
 		delete(r.bars, it)
-		if st == statusDone {
-			b.SetTotal(-1, true)
-		} else {
-			b.Abort(false)
-		}
+		r.active.Add(-1)
+		b.Abort(true) // drop the bar; the line below replaces it
 	}
+	at := elapsedText(time.Since(r.begin))
 	if st == statusFailed {
-		fmt.Fprintf(r.p, "FAILED %s: %v\n", it.label, err)
+		fmt.Fprintf(r.p, "[%7s] FAILED  %s: %v\n", at, it.label, err)
+		return
 	}
+	fmt.Fprintf(r.p, "[%7s] done    %s\n", at, doneText(it, r.track))
 }
 
 func (r *barReporter) note(msg string) {
-	fmt.Fprintln(r.p, msg)
+	fmt.Fprintf(r.p, "[%7s] %s\n", elapsedText(time.Since(r.begin)), msg)
 }
 
 func (r *barReporter) close() {
 	close(r.stop)
 	<-r.done
 	r.mu.Lock()
-	for _, b := range r.bars {
-		b.Abort(false)
+	for it, b := range r.bars {
+		b.Abort(true)
+		delete(r.bars, it)
 	}
 	r.mu.Unlock()
-	r.total.SetTotal(-1, true)
+	r.total.Abort(true)
 	r.p.Wait()
+	r.track.close()
 }
 
 func shorten(s string, n int) string {

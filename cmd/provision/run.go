@@ -13,64 +13,104 @@ import (
 	"provision/store"
 )
 
+// runCmd provisions the manifest, then, when a command followed "--",
+// decides whether to start it and execs it.
 func (env *environment) runCmd(c *cli.Context) error {
 	src, err := env.configSource(c)
 	if err != nil {
 		return err
 	}
-	return env.provision(c, src)
+	results, cfg, err := env.provision(c, src)
+	if len(env.command) == 0 || cfg == nil || cfg.DryRun || c.Context.Err() != nil {
+		return err
+	}
+	plan := decideLaunch(results, env.command, cfg.LaunchAnyway)
+	if cfg.JSON {
+		env.events().emit("launch", "command", plan.argv, "launch", plan.launch,
+			"reason", plan.why)
+	} else if plan.why != "" {
+		fmt.Fprintf(env.stderr, "provision: %s\n", plan.why)
+	}
+	if !plan.launch {
+		return &exitError{code: exitFailed}
+	}
+	if !cfg.JSON && !cfg.Quiet {
+		fmt.Fprintf(env.stdout, "provision: starting %s\n", shellQuote(plan.argv))
+	}
+	return env.launch(plan.argv)
 }
 
 // provision loads the manifest at src and provisions it: the body of run
-// and demo. DRY_RUN=true turns it into plan.
-func (env *environment) provision(c *cli.Context, src string) error {
+// and demo. DRY_RUN=true turns it into plan. It returns the per-entry
+// results (nil when nothing was attempted), the merged config (nil when
+// it could not be built) and the error that sets the exit code.
+func (env *environment) provision(c *cli.Context, src string) ([]*entryResult, *config, error) {
 	ctx := c.Context
 	m, err := resolver.LoadManifest(ctx, http.DefaultClient, src, env.getenv)
 	if err != nil {
-		return &exitError{code: exitUsage, msg: err.Error()}
+		return nil, nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
 	cfg, err := env.loadConfig(c, &m.Settings)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if cfg.DryRun {
-		return env.plan(c, cfg, m, false)
+		return nil, cfg, env.plan(c, cfg, m, false)
 	}
 	logger, closeLog, err := env.openLog(cfg)
 	if err != nil {
-		return err
+		return nil, cfg, err
 	}
 	defer closeLog()
 	logger.Info("start", "manifest", m.Origin, "entries", len(m.Entries), "config", cfg.describe())
+	ev := env.events()
+	if cfg.JSON {
+		ev.emit("start", "manifest", m.Origin, "entries", len(m.Entries),
+			"models_dir", cfg.ModelsDir, "link_dir", cfg.LinkDir, "layout", cfg.Layout,
+			"connections", cfg.Connections, "max_rate", int64(cfg.MaxRate))
+	}
 
 	rep := env.newReporter(cfg)
 	p, err := newPipeline(cfg, rep, logger)
 	if err != nil {
-		return err
+		rep.close()
+		return nil, cfg, err
 	}
 	start := time.Now()
-	if !cfg.Quiet {
+	if !cfg.Quiet && !cfg.JSON {
 		fmt.Fprintf(env.stdout, "provision: %d entries from %s into %s\n",
 			len(m.Entries), m.Origin, cfg.ModelsDir)
 	}
 
 	results := p.resolveAll(ctx, m.Entries)
 	for _, r := range results {
-		if r.err != nil {
-			rep.note(fmt.Sprintf("cannot resolve %v", r.err))
-		}
+		env.reportResolved(cfg, rep, r)
 	}
 	if err := ensureDir(cfg.ModelsDir); err != nil {
-		return &exitError{code: exitFailed, msg: err.Error()}
+		rep.close()
+		return results, cfg, &exitError{code: exitFailed, msg: err.Error()}
 	}
 	p.checkPresent(ctx, results)
+	for _, r := range results {
+		for _, it := range r.items {
+			if st, _, _ := it.snapshot(); st == statusPresent {
+				logger.Info("present", "file", it.label, "entry", r.entry.Key, "bytes", it.size)
+				if cfg.JSON {
+					ev.emit("file_present", "entry", r.entry.Key, "file", it.label,
+						"path", it.final, "size", it.size)
+				}
+			}
+		}
+	}
 	todo := pending(results)
 
 	// Free space for everything still to come, before the first byte.
 	if need := bytesToFetch(todo); need > 0 {
 		if err := store.CheckSpace(cfg.ModelsDir, need); err != nil {
+			logger.Error("free space", "need", need, "err", err)
 			for _, it := range todo {
 				it.set(statusFailed, fmt.Errorf("%s: %w", it.entry.Key, err))
+				rep.finish(it)
 			}
 			todo = nil
 		}
@@ -84,8 +124,42 @@ func (env *environment) provision(c *cli.Context, src string) error {
 			fmt.Fprintf(env.stderr, "provision: links: %v\n", err)
 		}
 	}
-	env.printSummary(results, time.Since(start), cfg.Quiet)
-	return outcome(ctx, results)
+	elapsed := time.Since(start)
+	outErr := outcome(ctx, results)
+	logger.Info("summary", summaryAttrs(results, elapsed, exitOf(outErr))...)
+	if cfg.JSON {
+		env.emitSummary(results, elapsed, exitOf(outErr))
+	} else {
+		env.printSummary(results, elapsed, cfg.Quiet)
+	}
+	return results, cfg, outErr
+}
+
+// reportResolved tells the reporter, the log and the event stream how one
+// entry resolved.
+func (env *environment) reportResolved(cfg *config, rep reporter, r *entryResult) {
+	if r.err != nil {
+		if cfg.JSON {
+			env.events().emit("resolve_failed", "entry", r.entry.Key,
+				"optional", r.entry.Optional, "error", r.err)
+			return
+		}
+		rep.note(fmt.Sprintf("FAILED %v", r.err))
+		return
+	}
+	if !cfg.JSON {
+		return
+	}
+	var size int64
+	files := make([]string, 0, len(r.items))
+	for _, it := range r.items {
+		files = append(files, it.label)
+		if it.size > 0 {
+			size += it.size
+		}
+	}
+	env.events().emit("resolved", "entry", r.entry.Key, "category", r.entry.Category,
+		"source", string(r.entry.Source), "files", files, "size", size)
 }
 
 // outcome turns the results into the exit code.
@@ -104,6 +178,20 @@ func outcome(ctx context.Context, results []*entryResult) error {
 			msg: fmt.Sprintf("%d of %d entries failed (see above)", failed, len(results))}
 	}
 	return nil
+}
+
+// exitOf is the exit code an outcome error leads to.
+func exitOf(err error) int {
+	var ex *exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ex):
+		return ex.code
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	}
+	return exitFailed
 }
 
 // isCanceled reports whether err comes from a stop signal.

@@ -24,7 +24,12 @@ type config struct {
 	LogFile     string
 	Quiet       bool
 	Verbose     bool
+	JSON        bool // one JSON event per line on stdout instead of bars and tables
 	DryRun      bool
+
+	// LaunchAnyway execs the command after "--" even when required
+	// entries failed.
+	LaunchAnyway bool
 
 	HFToken         string
 	CivitAIToken    string
@@ -57,40 +62,39 @@ func (env *environment) loadConfig(c *cli.Context, s *resolver.Settings) (*confi
 	if s == nil {
 		s = &resolver.Settings{}
 	}
-	inContainer := dirExists("/workspace")
-	defModels, defLink := "models", ""
-	if inContainer {
-		defModels, defLink = "/workspace/fooocus/models", "/opt/fooocus/models"
+	layoutName := env.setting(c, flagLayout, "PROVISION_LAYOUT", s.Layout, "fooocus")
+	layout, ok := resolver.CanonicalLayout(layoutName)
+	if !ok {
+		return nil, usageErr("layout: %q is not one of %s", layoutName,
+			strings.Join(resolver.Layouts(), ", "))
 	}
+	defModels, defLink, defLog := defaultDirs(env.inContainer(), layout)
 	cfg := &config{
 		ModelsDir: env.setting(c, flagModelsDir, "PROVISION_MODELS_DIR", s.ModelsDir, defModels),
 		LinkDir:   env.setting(c, flagLinkDir, "PROVISION_LINK_DIR", s.LinkDir, defLink),
-		Layout:    env.setting(c, flagLayout, "PROVISION_LAYOUT", s.Layout, "fooocus"),
-		Folders:   s.Folders,
-		Quiet:     c != nil && c.Bool(flagQuiet),
-		Verbose:   c != nil && c.Bool(flagVerbose),
+		Layout:    layout,
+		Quiet:     env.boolSetting(c, flagQuiet, "PROVISION_QUIET"),
+		Verbose:   env.boolSetting(c, flagVerbose, "PROVISION_VERBOSE"),
+		JSON:      env.boolSetting(c, flagJSON, "PROVISION_JSON"),
 		DryRun:    isTrue(env.getenv("DRY_RUN")),
+
+		LaunchAnyway: env.boolSetting(c, flagLaunchAnyway, "PROVISION_LAUNCH_ANYWAY"),
 
 		HFToken:         firstNonEmpty(env.getenv("HF_TOKEN"), env.getenv("HUGGING_FACE_HUB_TOKEN")),
 		CivitAIToken:    strings.TrimSpace(env.getenv("CIVITAI_TOKEN")),
 		HFEndpoint:      strings.TrimRight(strings.TrimSpace(env.getenv("HF_ENDPOINT")), "/"),
 		CivitAIEndpoint: strings.TrimRight(strings.TrimSpace(env.getenv("CIVITAI_ENDPOINT")), "/"),
 	}
-	defLog := ""
-	if inContainer {
-		defLog = "/workspace/logs/provision.log"
+	folders, err := env.folders(c, s.Folders)
+	if err != nil {
+		return nil, err
 	}
-	layout, ok := resolver.CanonicalLayout(cfg.Layout)
-	if !ok {
-		return nil, usageErr("layout: %q is not one of %s", cfg.Layout,
-			strings.Join(resolver.Layouts(), ", "))
-	}
-	cfg.Layout = layout
+	cfg.Folders = folders
 	cfg.LogFile = env.setting(c, flagLogFile, "PROVISION_LOG_FILE", "", defLog)
 
 	conns := env.setting(c, flagConnections, "PROVISION_CONNECTIONS", itoa(s.Connections),
 		strconv.Itoa(defaultConnections))
-	n, err := strconv.Atoi(conns)
+	n, err := strconv.Atoi(strings.TrimSpace(conns))
 	if err != nil || n < 1 || n > 256 {
 		return nil, usageErr("connections: %q is not a number from 1 to 256", conns)
 	}
@@ -113,13 +117,19 @@ func (env *environment) loadConfig(c *cli.Context, s *resolver.Settings) (*confi
 }
 
 // configSource picks the manifest: the argument, else PROVISION_URL, else
-// ./provision.toml.
+// ./provision.toml. The command after "--" was split off before parsing
+// (see splitCommand), so every argument here is a CONFIG candidate.
 func (env *environment) configSource(c *cli.Context) (string, error) {
-	if c.NArg() > 1 && c.Args().Get(1) != "--" {
-		return "", usageErr("one CONFIG at most, got %q", c.Args().Slice())
+	args := c.Args().Slice()
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
 	}
-	if src := c.Args().First(); src != "" && src != "--" {
-		return src, nil
+	if len(args) > 1 {
+		return "", usageErr("one CONFIG at most, got %q (put the command to launch after --)",
+			args)
+	}
+	if len(args) == 1 && args[0] != "" {
+		return args[0], nil
 	}
 	if src := strings.TrimSpace(env.getenv("PROVISION_URL")); src != "" {
 		return src, nil

@@ -9,48 +9,169 @@ import (
 	"provision/store"
 )
 
-// printSummary writes the closing table: one row per file (one per entry
-// that could not be resolved), then the failures with their reasons.
-func (env *environment) printSummary(results []*entryResult, elapsed time.Duration, quiet bool) {
-	var rows, failures []string
-	var fetched, files int64
+// summaryRow is one line of the closing table.
+type summaryRow struct {
+	entry, file, size, time, speed, status string
+	reason                                 string // why it failed, "" otherwise
+}
+
+// summaryRows lists one row per file (one per entry that could not be
+// resolved). Time and speed count from a file's first byte, so a file
+// that waited for a connection is not shown as slow.
+func (env *environment) summaryRows(results []*entryResult) (rows []summaryRow,
+	files, fetched int64) {
 	for _, r := range results {
+		failedStatus := "FAILED"
+		if r.entry.Optional {
+			failedStatus = "FAILED (optional)"
+		}
 		if r.err != nil {
-			rows = append(rows, fmt.Sprintf("%s\t-\t-\t-\t-\tFAILED", r.entry.Key))
-			failures = append(failures, r.err.Error())
+			rows = append(rows, summaryRow{entry: r.entry.Key, file: "-", size: "-",
+				time: "-", speed: "-", status: failedStatus, reason: reasonText(r.err)})
 			continue
 		}
 		for _, it := range r.items {
 			st, err, d := it.snapshot()
 			files++
 			fetched += it.fetched
-			timeCol, speedCol := "-", "-"
+			row := summaryRow{entry: r.entry.Key, file: it.label, size: sizeText(it.size),
+				time: "-", speed: "-", status: st.String()}
 			if st == statusDone || st == statusFailed {
-				timeCol = roundDuration(d).String()
-				speedCol = speedText(it.fetched, d)
+				transfer := d
+				if env.track != nil {
+					_, transfer = env.track.times(it)
+				}
+				row.time = roundDuration(transfer).String()
+				row.speed = speedText(it.fetched, transfer)
 			}
-			rows = append(rows, fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s",
-				r.entry.Key, it.label, sizeText(it.size), timeCol, speedCol, st))
-			if err != nil {
-				failures = append(failures, err.Error())
+			if st == statusFailed {
+				row.status = failedStatus
+				row.reason = reasonText(err)
 			}
+			rows = append(rows, row)
+		}
+	}
+	return rows, files, fetched
+}
+
+// reasonText is an error without the entry key the table already shows.
+func reasonText(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return strings.TrimSpace(err.Error())
+}
+
+// printSummary writes the closing table, then each failure with its
+// reason (the message names the entry and the fix), then the totals.
+func (env *environment) printSummary(results []*entryResult, elapsed time.Duration, quiet bool) {
+	rows, files, fetched := env.summaryRows(results)
+	var failures []string
+	for _, row := range rows {
+		if row.reason != "" {
+			failures = append(failures, row.reason)
 		}
 	}
 	if !quiet || len(failures) > 0 {
 		fmt.Fprintln(env.stdout)
 		tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ENTRY\tFILE\tSIZE\tTIME\tSPEED\tSTATUS")
-		for _, row := range rows {
-			fmt.Fprintln(tw, row)
+		for _, r := range rows {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.entry, r.file, r.size, r.time,
+				r.speed, r.status)
 		}
 		tw.Flush()
 	}
 	if len(failures) > 0 {
 		fmt.Fprintf(env.stdout, "\n%d failed:\n", len(failures))
-		for _, f := range failures {
-			fmt.Fprintf(env.stdout, "  - %s\n", strings.TrimSpace(f))
+		for _, f := range dedupe(failures) {
+			fmt.Fprintf(env.stdout, "  - %s\n", f)
 		}
 	}
 	fmt.Fprintf(env.stdout, "\n%d files, %s fetched in %s (%s)\n", files,
 		store.HumanBytes(fetched), roundDuration(elapsed), speedText(fetched, elapsed))
+}
+
+// dedupe keeps the first of equal messages, with a count when repeated
+// (a full disk fails every remaining file with the same words).
+func dedupe(msgs []string) []string {
+	n := map[string]int{}
+	var order []string
+	for _, m := range msgs {
+		if n[m] == 0 {
+			order = append(order, m)
+		}
+		n[m]++
+	}
+	out := make([]string, len(order))
+	for i, m := range order {
+		out[i] = m
+		if n[m] > 1 {
+			out[i] = fmt.Sprintf("%s (%d files)", m, n[m])
+		}
+	}
+	return out
+}
+
+// summaryAttrs is the summary as log attributes.
+func summaryAttrs(results []*entryResult, elapsed time.Duration, code int) []any {
+	c := countResults(results)
+	return []any{"files", c.files, "present", c.present, "done", c.done, "failed", c.failed,
+		"failed_entries", strings.Join(c.failedEntries, ","), "fetched", c.fetched,
+		"seconds", seconds(elapsed), "exit_code", code}
+}
+
+// emitSummary is the summary event of --json.
+func (env *environment) emitSummary(results []*entryResult, elapsed time.Duration, code int) {
+	c := countResults(results)
+	type failure struct {
+		Entry    string `json:"entry"`
+		File     string `json:"file,omitempty"`
+		Optional bool   `json:"optional"`
+		Error    string `json:"error"`
+	}
+	fails := []failure{}
+	for _, r := range results {
+		if r.err != nil {
+			fails = append(fails, failure{r.entry.Key, "", r.entry.Optional, r.err.Error()})
+		}
+		for _, it := range r.items {
+			if st, err, _ := it.snapshot(); st == statusFailed {
+				fails = append(fails, failure{r.entry.Key, it.label, r.entry.Optional,
+					reasonText(err)})
+			}
+		}
+	}
+	env.events().emit("summary", "entries", len(results), "files", c.files,
+		"present", c.present, "done", c.done, "failed", c.failed, "fetched", c.fetched,
+		"seconds", seconds(elapsed), "speed", speedOf(c.fetched, elapsed),
+		"failures", fails, "exit_code", code)
+}
+
+type counts struct {
+	files, present, done, failed, fetched int64
+	failedEntries                         []string
+}
+
+func countResults(results []*entryResult) counts {
+	var c counts
+	for _, r := range results {
+		if r.failed() {
+			c.failedEntries = append(c.failedEntries, r.entry.Key)
+		}
+		for _, it := range r.items {
+			st, _, _ := it.snapshot()
+			c.files++
+			c.fetched += it.fetched
+			switch st {
+			case statusPresent:
+				c.present++
+			case statusDone:
+				c.done++
+			case statusFailed:
+				c.failed++
+			}
+		}
+	}
+	return c
 }
