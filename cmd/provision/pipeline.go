@@ -274,7 +274,9 @@ func (p *pipeline) fetchAll(ctx context.Context, items []*item) {
 				p.log.Error("file failed", "file", it.label, "entry", it.entry.Key, "err", err)
 			} else {
 				it.set(statusDone, nil)
-				p.log.Info("file done", "file", it.label, "bytes", it.size)
+				_, _, d := it.snapshot()
+				p.log.Info("file done", "file", it.label, "entry", it.entry.Key, "bytes", it.size,
+					"fetched", it.fetched, "seconds", d.Seconds())
 			}
 			p.rep.finish(it)
 		}()
@@ -308,6 +310,8 @@ func (p *pipeline) fetchOne(ctx context.Context, it *item) error {
 		Refresh:  t.Refresh,
 		Progress: &it.prog,
 	})
+	p.log.Debug("fetch result", "file", it.label, "requests", res.Requests,
+		"retries", res.Retries, "refreshes", res.Refreshes, "range_ignored", res.RangeIgnored)
 	it.mu.Lock()
 	it.fetched = res.Fetched
 	if res.Size > 0 {
