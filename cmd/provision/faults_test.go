@@ -1,0 +1,557 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"provision/bench/sim"
+	"provision/engine"
+	"provision/internal/span"
+	"provision/store"
+)
+
+// The fault tests run the whole command against the simulator with one
+// file switched to misbehave, and check the one right outcome of each case
+// of CASES.md: the exact bytes at the final path, or a clear failure with
+// nothing there.
+
+const (
+	faultRepo = "org/big"
+	faultFile = "big.safetensors" // sha256 known from the hub: verified at the end
+	faultKey  = faultRepo + "/" + faultFile
+	plainName = "plain.bin" // plain host: no sha256, identity by size and ETag
+	// otherFile is a second hub file for Sim.Replace, which gives a
+	// replaced .safetensors file content that is not a safetensors file.
+	otherFile = "other.bin"
+	otherKey  = faultRepo + "/" + otherFile
+)
+
+// faultHarness serves one hub file of hubSize bytes and one plain file of
+// plainSize bytes, and shortens the engine's idle timeout and backoff so
+// that stalls and retries are seen at once.
+func faultHarness(t *testing.T, hubSize, plainSize int64, tune func(*engine.Config)) *harness {
+	t.Helper()
+	cat := &sim.Catalog{
+		Repos: []*sim.Repo{{ID: faultRepo, Files: []*sim.RepoFile{
+			{Path: faultFile, Size: hubSize}, {Path: otherFile, Size: hubSize}}}},
+		Files: []*sim.PlainFile{{Name: plainName, Size: plainSize}},
+	}
+	h := newHarness(t, sim.Config{Catalog: cat})
+	setTuning(t, func(c *engine.Config) {
+		c.IdleTimeout = 400 * time.Millisecond
+		c.Backoff = func(int) time.Duration { return 5 * time.Millisecond }
+		if tune != nil {
+			tune(c)
+		}
+	})
+	return h
+}
+
+// setTuning installs an engine tuning for the rest of the test.
+func setTuning(t *testing.T, f func(*engine.Config)) {
+	t.Helper()
+	engineTuning = f
+	t.Cleanup(func() { engineTuning = nil })
+}
+
+func (h *harness) hubManifest() string {
+	return h.manifest(fmt.Sprintf("[models.checkpoints]\nbig = { repo = %q, file = %q }\n",
+		faultRepo, faultFile))
+}
+
+func (h *harness) otherManifest() string {
+	return h.manifest(fmt.Sprintf("[models.checkpoints]\nother = { repo = %q, file = %q }\n",
+		faultRepo, otherFile))
+}
+
+func (h *harness) plainManifest() string {
+	return h.manifest("[models.checkpoints]\nplain = \"http://files.sim/" + plainName + "\"\n")
+}
+
+func (h *harness) hubFile() *sim.RepoFile { return h.sim.Catalog.Repo(faultRepo).File(faultFile) }
+
+func (h *harness) otherFile() *sim.RepoFile {
+	return h.sim.Catalog.Repo(faultRepo).File(otherFile)
+}
+
+func (h *harness) faults(key string, f sim.Faults) {
+	h.t.Helper()
+	if err := h.sim.SetFaults(key, f); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// mustRun runs the manifest and fails the test unless it exits with want.
+func (h *harness) mustRun(ctx context.Context, manifest string, want int) string {
+	h.t.Helper()
+	code, out := h.run(ctx, "run", manifest)
+	if code != want {
+		h.t.Fatalf("exit %d, want %d:\n%s", code, want, out)
+	}
+	return out
+}
+
+func (h *harness) wantHub() {
+	h.t.Helper()
+	h.wantFile("checkpoints/"+faultFile, h.hubFile().SHA256())
+}
+
+func (h *harness) wantPlain() {
+	h.t.Helper()
+	h.wantFile("checkpoints/"+plainName, h.sim.Catalog.File(plainName).SHA256())
+}
+
+// wantNoFinal asserts that nothing is at the final path rel.
+func (h *harness) wantNoFinal(rel string) {
+	h.t.Helper()
+	if _, err := os.Lstat(filepath.Join(h.models, rel)); err == nil {
+		h.t.Errorf("%s exists after a failed download", rel)
+	}
+}
+
+// runStopped runs the manifest over conns connections and stops it (as a
+// signal would, through the context) after d; it wants exit 130. The sim
+// counts a response's bytes only when it ends, so the stop is by time: the
+// caller throttles the file so that d falls well inside the transfer, and
+// checks afterwards from the sim's counters that it did.
+func (h *harness) runStopped(manifest string, d time.Duration, conns int) {
+	h.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(d, cancel)
+	code, out := h.run(ctx, "run", manifest, "--connections", fmt.Sprint(conns))
+	if code != exitInterrupted {
+		h.t.Fatalf("exit %d, want %d:\n%s", code, exitInterrupted, out)
+	}
+	if !strings.Contains(out, "interrupted; journals kept") {
+		h.t.Errorf("a stopped run should say its journals are kept:\n%s", out)
+	}
+}
+
+// wantPartial asserts that the sim served less than size bytes of seed: a
+// stopped run really stopped before the end.
+func (h *harness) wantPartial(seed string, size int64) {
+	h.t.Helper()
+	if got := span.Normalize(h.sim.Stats().File(seed).Sent).Total(); got >= size {
+		h.t.Fatalf("the stopped run got all %d bytes; the stop came too late", got)
+	}
+}
+
+// C2: every chunk's first answer ends at half its bytes; a 0-byte 200.
+func TestFaultShortBodies(t *testing.T) {
+	for name, f := range map[string]sim.Faults{
+		"short": {ShortOnce: true},
+		"empty": {EmptyOnce: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := faultHarness(t, 20<<20, 3<<20, nil)
+			h.faults("", f)
+			h.mustRun(context.Background(), h.hubManifest(), 0)
+			h.wantHub()
+			h.mustRun(context.Background(), h.plainManifest(), 0)
+			h.wantPlain()
+		})
+	}
+}
+
+// C2, retries exhausted: the error shows expected and received bytes, and
+// nothing appears at the final path.
+func TestFaultShortBodyRetriesExhausted(t *testing.T) {
+	h := faultHarness(t, 20<<20, 3<<20, func(c *engine.Config) { c.Retries = -1 })
+	// An empty 200 moves nothing: with no retries left it is the end.
+	h.faults("", sim.Faults{EmptyOnce: true})
+	h.mustRun(context.Background(), h.otherManifest(), 1)
+	h.wantNoFinal("checkpoints/" + otherFile)
+	out := h.mustRun(context.Background(), h.plainManifest(), 1)
+	if !strings.Contains(out, "models.checkpoints.plain") ||
+		!strings.Contains(out, fmt.Sprintf("received 0 of %d bytes", 3<<20)) {
+		t.Errorf("the failure should show received and expected bytes:\n%s", out)
+	}
+	h.wantNoFinal("checkpoints/" + plainName)
+}
+
+// C3: a throttled run is stopped at ~40 %; the .part and journal stay, the
+// rerun asks only for the missing ranges and the file is exact.
+func TestFaultCancelledRunResumes(t *testing.T) {
+	const size = 40 << 20
+	h := faultHarness(t, size, 1<<20, nil)
+	f := h.hubFile()
+	// 4 connections at 8 MiB/s: 1.25 s for the file, stopped at 0.5 s.
+	h.faults(faultKey, sim.Faults{ConnRate: 8 << 20})
+	h.runStopped(h.hubManifest(), 500*time.Millisecond, 4)
+	h.wantPartial(f.Seed(), size)
+	final := filepath.Join(h.models, "checkpoints", faultFile)
+	for _, p := range []string{final + store.PartSuffix, final + store.JournalSuffix} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("after the stop: %v", err)
+		}
+	}
+	h.wantNoFinal("checkpoints/" + faultFile)
+	first := h.sim.Stats().File(f.Seed()).Sent
+	h.sim.ResetStats()
+
+	// The rerun, also over 4 throttled connections (an unthrottled one
+	// splits chunks, and a cut request wastes what was in flight: that
+	// is not what this test measures).
+	h.faults(faultKey, sim.Faults{ConnRate: 32 << 20})
+	if code, out := h.run(context.Background(), "run", h.hubManifest(),
+		"--connections", "4"); code != 0 {
+		t.Fatalf("rerun: exit %d:\n%s", code, out)
+	}
+	h.wantHub()
+	second := h.sim.Stats().File(f.Seed()).Sent
+	if got := span.Normalize(append(first, second...)).Total(); got != size {
+		t.Errorf("the two runs were served %d distinct bytes, want %d", got, size)
+	}
+	// A stop through the context commits every written byte: what the
+	// rerun asks again is only what was in flight. The bound for a crash
+	// is 8 MiB per connection.
+	again := overlap(first, second)
+	t.Logf("first run %d bytes, rerun %d bytes, %d of them already sent in the first run",
+		span.Normalize(first).Total(), span.Normalize(second).Total(), again)
+	if again > 4*8<<20 {
+		t.Errorf("the rerun fetched %d bytes the first run had fetched, want at most %d",
+			again, 4*8<<20)
+	}
+}
+
+// overlap returns how many bytes of the ranges in second were already in
+// first: what a rerun fetched again.
+func overlap(first, second []span.Range) int64 {
+	had := span.Normalize(first)
+	var n int64
+	for _, r := range second {
+		n += r.Len() - (had.Add(r).Total() - had.Total())
+	}
+	return n
+}
+
+// assertRefetch checks that the sim served every byte of [0,size) and at
+// most limit bytes twice.
+func assertRefetch(t *testing.T, st sim.FileStats, size, limit int64) {
+	t.Helper()
+	if got := span.Normalize(st.Sent); got.Total() != size {
+		t.Errorf("served ranges cover %d bytes, want %d", got.Total(), size)
+	}
+	if re := st.Refetched(); re > limit {
+		t.Errorf("%d bytes fetched twice, want at most %d", re, limit)
+	}
+	t.Logf("served %d bytes for a %d-byte file: %d fetched twice", st.Bytes, size, st.Refetched())
+}
+
+// C5: the signed URL expires while the file is still coming, and a
+// connection drops at 10 MiB: the entry is resolved again and only the
+// remaining ranges are fetched.
+func TestFaultSignedURLExpires(t *testing.T) {
+	const size = 24 << 20
+	h := faultHarness(t, size, 1<<20, nil)
+	f := h.hubFile()
+	// Two connections at 5 MiB/s: about 2.4 s, so URLs valid for 1-2 s
+	// (expiry is to the second) run out while chunks are still to start.
+	h.faults(faultKey, sim.Faults{URLLifetime: 2 * time.Second, DropEvery: 10 << 20,
+		ConnRate: 5 << 20})
+	if code, out := h.run(context.Background(), "run", h.hubManifest(),
+		"--connections", "2"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	h.wantHub()
+	st := h.sim.Stats()
+	if n := st.Requests["hub.resolve"]; n < 2 {
+		t.Errorf("%d resolve requests, want the entry resolved again after the expiry", n)
+	}
+	if n := countStatus(st, "cdn", 403); n == 0 {
+		t.Errorf("no request met an expired URL; the test did not test the expiry")
+	}
+	assertRefetch(t, st.File(f.Seed()), size, 1<<20)
+}
+
+func countStatus(st sim.Stats, kind string, status int) int {
+	var n int
+	for _, r := range st.Log {
+		if r.Kind == kind && r.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// C6 (a): half a chunk, then silence with the socket open: the idle timeout
+// fires and the chunk continues.
+func TestFaultStall(t *testing.T) {
+	h := faultHarness(t, 20<<20, 3<<20, nil)
+	h.faults("", sim.Faults{StallAfter: 1 << 20})
+	h.mustRun(context.Background(), h.hubManifest(), 0)
+	h.wantHub()
+	h.mustRun(context.Background(), h.plainManifest(), 0)
+	h.wantPlain()
+}
+
+// C6 (b): a healthy trickle that takes several idle timeouts to finish
+// completes: there is no overall deadline.
+func TestFaultSlowTrickle(t *testing.T) {
+	h := faultHarness(t, 1<<20, 384<<10, func(c *engine.Config) {
+		c.IdleTimeout = 300 * time.Millisecond
+	})
+	h.faults(plainName, sim.Faults{ConnRate: 256 << 10}) // 1.5 s, 5 idle timeouts
+	h.mustRun(context.Background(), h.plainManifest(), 0)
+	h.wantPlain()
+}
+
+// C11: a server that answers every Range with the whole body: the right
+// bytes via one stream from zero, also over a .part from an earlier run.
+func TestFaultRangeIgnored(t *testing.T) {
+	const size = 24 << 20
+	h := faultHarness(t, size, 3<<20, nil)
+	f := h.hubFile()
+	h.faults(faultKey, sim.Faults{ConnRate: 8 << 20})
+	h.runStopped(h.hubManifest(), 300*time.Millisecond, 2)
+	h.wantPartial(f.Seed(), size)
+	h.faults("", sim.Faults{IgnoreRange: true})
+	h.faults(faultKey, sim.Faults{IgnoreRange: true})
+	h.mustRun(context.Background(), h.hubManifest(), 0)
+	h.wantHub()
+	h.mustRun(context.Background(), h.plainManifest(), 0)
+	h.wantPlain()
+}
+
+// C11, with the single stream also dropping: a clear failure or the right
+// bytes, never "done" with wrong ones.
+func TestFaultRangeIgnoredDrops(t *testing.T) {
+	h := faultHarness(t, 20<<20, 3<<20, func(c *engine.Config) { c.Retries = 2 })
+	h.faults("", sim.Faults{IgnoreRange: true, DropEvery: 5 << 20})
+	code, out := h.run(context.Background(), "run", h.hubManifest())
+	switch code {
+	case 0:
+		h.wantHub()
+	case 1:
+		h.wantNoFinal("checkpoints/" + faultFile)
+		if !strings.Contains(out, "models.checkpoints.big") {
+			t.Errorf("the failure does not name the entry:\n%s", out)
+		}
+	default:
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+// C12: the third chunk once gets an error page (503 HTML, or 403 XML): the
+// status is checked before any write and the chunk is retried.
+func TestFaultErrorPageInChunk(t *testing.T) {
+	for name, xml := range map[string]bool{"503-html": false, "403-xml": true} {
+		t.Run(name, func(t *testing.T) {
+			h := faultHarness(t, 40<<20, 20<<20, nil)
+			h.faults("", sim.Faults{ErrorOnRange: 3, ErrorXML: xml})
+			h.mustRun(context.Background(), h.hubManifest(), 0)
+			h.wantHub()
+			h.mustRun(context.Background(), h.plainManifest(), 0)
+			h.wantPlain()
+		})
+	}
+}
+
+// plantPart leaves checkpoints/<faultFile>.part and its journal as a run
+// that was killed between the last byte and the rename would: every byte of
+// the file written and journalled for identity id.
+func (h *harness) plantPart(id store.Identity, content bool) string {
+	h.t.Helper()
+	final := filepath.Join(h.models, "checkpoints", faultFile)
+	p, err := store.OpenPart(final, id)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	f := h.hubFile()
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < id.Size; off += int64(len(buf)) {
+		n := min(int64(len(buf)), id.Size-off)
+		if content {
+			sim.Content(f.Seed(), off, buf[:n])
+		}
+		if _, err := p.WriteAt(buf[:n], off); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	if err := p.Commit(span.Range{Start: 0, End: id.Size}); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		h.t.Fatal(err)
+	}
+	if _, err := os.Stat(final + store.JournalSuffix); err != nil {
+		h.t.Fatalf("planting a complete part left no journal: %v", err)
+	}
+	return final
+}
+
+// C13 (a): the journal shows every byte, no final file, and the server
+// answers 416 to any range: verify and rename, exit 0.
+func TestFault416OnCompletePart(t *testing.T) {
+	const size = 12 << 20
+	h := faultHarness(t, size, 1<<20, nil)
+	f := h.hubFile()
+	h.plantPart(store.Identity{Size: size, SHA256: f.SHA256()}, true)
+	h.faults(faultKey, sim.Faults{Always416: true})
+	h.mustRun(context.Background(), h.hubManifest(), 0)
+	h.wantHub()
+	if b := h.sim.Stats().File(f.Seed()).Bytes; b != 0 {
+		t.Errorf("%d bytes fetched for a file already complete on disk", b)
+	}
+	h.wantNothingAt("checkpoints", faultFile+".")
+}
+
+// C13 (a): a complete journal whose totals differ from the source is not
+// trusted: the file restarts (and with a server refusing every range, fails
+// with nothing at the final path).
+func TestFault416JournalTotalsDiffer(t *testing.T) {
+	const size = 12 << 20
+	h := faultHarness(t, size, 1<<20, nil)
+	f := h.hubFile()
+	h.plantPart(store.Identity{Size: size + 4096, SHA256: strings.Repeat("ab", 32)}, false)
+	h.faults(faultKey, sim.Faults{Always416: true})
+	h.mustRun(context.Background(), h.hubManifest(), 1)
+	h.wantNoFinal("checkpoints/" + faultFile)
+
+	h.plantPart(store.Identity{Size: size + 4096, SHA256: strings.Repeat("ab", 32)}, false)
+	h.faults(faultKey, sim.Faults{})
+	h.sim.ResetStats()
+	h.mustRun(context.Background(), h.hubManifest(), 0)
+	h.wantHub()
+	// A restart: every byte came from the server again.
+	assertRefetch(t, h.sim.Stats().File(f.Seed()), size, size)
+}
+
+// C13 (b): one mid-file chunk gets 416 once: retried, the file is exact.
+func TestFaultSpurious416(t *testing.T) {
+	h := faultHarness(t, 40<<20, 20<<20, nil)
+	h.faults("", sim.Faults{Spurious416: true})
+	h.mustRun(context.Background(), h.hubManifest(), 0)
+	h.wantHub()
+	h.mustRun(context.Background(), h.plainManifest(), 0)
+	h.wantPlain()
+}
+
+// C13 (b) with no retries left: a failure, never exit 0 with a short file.
+func TestFaultSpurious416NoRetries(t *testing.T) {
+	h := faultHarness(t, 40<<20, 20<<20, func(c *engine.Config) { c.Retries = -1 })
+	h.faults("", sim.Faults{Spurious416: true})
+	code, out := h.run(context.Background(), "run", h.plainManifest())
+	if code == 0 {
+		h.wantPlain()
+		return
+	}
+	if code != 1 || !strings.Contains(out, "416") {
+		t.Errorf("exit %d, want 1 naming the 416:\n%s", code, out)
+	}
+	h.wantNoFinal("checkpoints/" + plainName)
+}
+
+// A remote that changed between two runs restarts the file: the bytes
+// of two versions are never spliced. The hub file is told apart by its
+// sha256, the plain file (no sha256) by its ETag.
+func TestFaultChangedRemoteBetweenRuns(t *testing.T) {
+	const size = 24 << 20
+	h := faultHarness(t, size, size, nil)
+	cases := []struct {
+		name, key string
+		seed      func() string
+		manifest  string
+		want      func()
+	}{
+		{"hub", otherKey, func() string { return h.otherFile().Seed() }, h.otherManifest(),
+			func() {
+				h.wantFile("checkpoints/"+otherFile, h.otherFile().SHA256())
+			}},
+		{"plain", plainName, func() string { return h.sim.Catalog.File(plainName).Seed() },
+			h.plainManifest(), h.wantPlain},
+	}
+	for _, c := range cases {
+		h.faults(c.key, sim.Faults{ConnRate: 8 << 20})
+		h.runStopped(c.manifest, 600*time.Millisecond, 2)
+		h.wantPartial(c.seed(), size)
+		if err := h.sim.Replace(c.key, size); err != nil {
+			t.Fatal(err)
+		}
+		h.faults(c.key, sim.Faults{})
+		h.mustRun(context.Background(), c.manifest, 0)
+		c.want()
+		st := h.sim.Stats().File(c.seed())
+		if got := span.Normalize(st.Sent).Total(); got != size {
+			t.Errorf("%s: new version served %d bytes, want all %d (a restart)", c.name, got, size)
+		}
+	}
+}
+
+// A remote replaced while the download runs: the run fails that file or
+// restarts it, and never leaves a file mixing the two versions.
+func TestFaultChangedRemoteMidRun(t *testing.T) {
+	const size = 24 << 20
+	h := faultHarness(t, size, size, nil)
+	f := h.sim.Catalog.File(plainName)
+	h.faults(plainName, sim.Faults{ConnRate: 8 << 20})
+	oldSeed, oldSum := f.Seed(), f.SHA256()
+	go func() {
+		for h.sim.Stats().File(oldSeed).Bytes < size/3 {
+			time.Sleep(2 * time.Millisecond)
+		}
+		h.sim.Replace(plainName, size)
+		h.sim.SetFaults(plainName, sim.Faults{ConnRate: 8 << 20})
+	}()
+	code, out := h.run(context.Background(), "run", h.plainManifest())
+	rel := "checkpoints/" + plainName
+	switch code {
+	case 0:
+		// Finished from answers that began before the change: one
+		// version whole, never a mix.
+		got := fileSHA(t, filepath.Join(h.models, rel))
+		if got != oldSum && got != f.SHA256() {
+			t.Fatalf("exit 0 with bytes of neither version (a splice):\n%s", out)
+		}
+		t.Logf("finished with the %s version", map[bool]string{true: "old", false: "new"}[got == oldSum])
+		return
+	case 1:
+		h.wantNoFinal(rel)
+		t.Logf("failed: %s", out)
+	default:
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	h.faults(plainName, sim.Faults{})
+	h.mustRun(context.Background(), h.plainManifest(), 0)
+	h.wantPlain()
+}
+
+// Connections cut every few MiB, with a FIN or a TCP reset: each chunk
+// continues from its last written byte.
+func TestFaultDrops(t *testing.T) {
+	for _, reset := range []bool{false, true} {
+		t.Run(fmt.Sprintf("reset=%v", reset), func(t *testing.T) {
+			const size = 40 << 20
+			h := faultHarness(t, size, 5<<20, nil)
+			h.faults("", sim.Faults{DropEvery: 3 << 20, DropReset: reset})
+			h.mustRun(context.Background(), h.hubManifest(), 0)
+			h.wantHub()
+			h.mustRun(context.Background(), h.plainManifest(), 0)
+			h.wantPlain()
+		})
+	}
+}
+
+// fileSHA returns the hex sha256 of the file at p.
+func fileSHA(t *testing.T, p string) string {
+	t.Helper()
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sum := sha256.New()
+	if _, err := io.Copy(sum, f); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(sum.Sum(nil))
+}
