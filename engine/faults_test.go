@@ -220,11 +220,12 @@ func TestRateLimit(t *testing.T) {
 	size := int64(1536 << 10)
 	data := content(size)
 	s := newServer(t, data, nil)
-	e := New(fast(Config{Connections: 4, ChunkSize: 256 << 10, MaxRate: 1 << 20}))
+	e := New(fast(Config{Connections: 4, ChunkSize: 256 << 10, MaxRate: 2 << 20}))
 	start := time.Now()
 	fetchAll(t, e, s, data, nil, newOut(t, size))
-	if took := time.Since(start); took < time.Second {
-		t.Fatalf("1.5 MiB at 1 MiB/s took %v", took)
+	// At least (size - burst) / rate = 0.625 s.
+	if took := time.Since(start); took < 500*time.Millisecond {
+		t.Fatalf("1.5 MiB at 2 MiB/s took %v", took)
 	}
 }
 

@@ -230,7 +230,7 @@ func (o *countOut) Commit(span.Range) error { return nil }
 // completes, and the pause a 429 asks for holds back all connections to
 // the host instead of each finding out with its own 429.
 func TestSimThrottled(t *testing.T) {
-	const files = 60
+	const files = 40
 	cat := &sim.Catalog{}
 	for i := range files {
 		cat.Files = append(cat.Files, &sim.PlainFile{
@@ -275,7 +275,7 @@ func TestSimMaxConns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	e := engine.New(engine.Config{Connections: 6, ChunkSize: 1 << 20,
+	e := engine.New(engine.Config{Connections: 3, ChunkSize: 1 << 20,
 		Backoff: func(int) time.Duration { return time.Millisecond }})
 	out := &bufOut{data: make([]byte, size)}
 	j := &engine.Job{Name: "capped.safetensors", URL: s.FilesURL + "/" + pf.Name, Size: size,
