@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -217,7 +219,12 @@ func (js *jobState) retry(ctx context.Context, p *piece, rs *retryState, before 
 	switch {
 	case isHTTP && (he.Status == http.StatusForbidden || he.Status == http.StatusGone) &&
 		js.j.Refresh != nil:
-		if rerr := js.refresh(ctx, p); rerr != nil {
+		switch rerr := js.refresh(ctx, p); {
+		case errors.Is(rerr, errSameURL):
+			// Nothing new to try but time: a 403 may pass (an error page
+			// served once), within the refresh bound.
+			return e.cfg.Backoff(1), nil
+		case rerr != nil:
 			return 0, fmt.Errorf("%w: %w", rerr, err)
 		}
 		return -1, nil
@@ -315,7 +322,14 @@ func (js *jobState) refresh(ctx context.Context, p *piece) error {
 	if err != nil {
 		return fmt.Errorf("refresh url: %w", err)
 	}
+	if u == js.url && maps.EqualFunc(h, js.header, slices.Equal) {
+		return errSameURL
+	}
 	js.url, js.header = u, h
 	js.gen++
 	return nil
 }
+
+// errSameURL: the refresh gave back the URL that was refused; the next try
+// waits a backoff instead of going at once.
+var errSameURL = errors.New("refresh gave the same url")
