@@ -40,6 +40,7 @@ type GitHubFile struct {
 type DropboxFile struct {
 	ID, Name, RLKey string // www.dropbox.com/scl/fi/<ID>/<Name>?rlkey=<RLKey>
 	Size            int64
+	Body            []byte // exact content (Size is then ignored); nil for a virtual file
 }
 
 // Seed returns "drive/<id>/<name>" (wrapped by SafetensorsSeed for
@@ -63,7 +64,7 @@ func (f *GitHubFile) SHA256() string { return blobOf(f.Seed(), f.Size, f.Body).s
 func (f *DropboxFile) Seed() string { return seedFor("dropbox/"+f.ID+"/"+f.Name, 0, f.Size) }
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
-func (f *DropboxFile) SHA256() string { return Digest(f.Seed(), f.Size) }
+func (f *DropboxFile) SHA256() string { return blobOf(f.Seed(), f.Size, f.Body).sha256() }
 
 // extra serves the link forms users paste on the plain file host (see the
 // package documentation for the paths); it reports whether p was one.

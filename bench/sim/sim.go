@@ -381,7 +381,7 @@ func (s *Sim) register() {
 			"github:"+f.Repo+"/"+f.Ref+"/"+f.Path)
 	}
 	for _, f := range s.Catalog.Dropbox {
-		add(blobOf(f.Seed(), f.Size, nil), f.Name, "dropbox:"+f.ID)
+		add(blobOf(f.Seed(), f.Size, f.Body), f.Name, "dropbox:"+f.ID)
 	}
 }
 
