@@ -65,7 +65,7 @@ func (env *environment) demoCmd(c *cli.Context) error {
 	if !c.IsSet(flagModelsDir) && env.getenv("PROVISION_MODELS_DIR") == "" {
 		vars["PROVISION_MODELS_DIR"] = "models"
 	}
-	fmt.Fprintf(env.stdout, "demo: simulator on %s (hub), %s (CivitAI), %s (CDN)\n",
+	fmt.Fprintf(env.stderr, "demo: simulator on %s (hub), %s (CivitAI), %s (CDN)\n",
 		s.HubURL, s.CivitAIURL, s.CDNURL)
 	_, _, err = demo.provision(c, path)
 	return err

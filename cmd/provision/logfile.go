@@ -28,3 +28,16 @@ func (env *environment) openLog(cfg *config) (*slog.Logger, func(), error) {
 	log := slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level}))
 	return log, func() { f.Close() }, nil
 }
+
+// logReporter records each file's start in the log before passing it on
+// (the pipeline logs how each file ended).
+type logReporter struct {
+	reporter
+	log *slog.Logger
+}
+
+func (r logReporter) start(it *item) {
+	r.log.Info("file start", "file", it.label, "entry", it.entry.Key, "bytes", it.target.Size,
+		"resume_bytes", it.prog.Done())
+	r.reporter.start(it)
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -197,7 +198,9 @@ func sortedItems[V any](m map[*item]V) []*item {
 
 // barReporter draws mpb bars on a terminal: one per active file, the
 // total at the bottom. A file that ends leaves its bar and gets a line
-// above the bars (done or FAILED), so finished bars never pile up.
+// above the bars (done or FAILED), so finished bars never pile up. The
+// text beside each bar is computed here, in the same units as the log
+// lines; mpb only draws.
 type barReporter struct {
 	p     *mpb.Progress
 	track *tracker
@@ -206,11 +209,75 @@ type barReporter struct {
 	active atomic.Int32
 
 	mu    sync.Mutex
-	bars  map[*item]*mpb.Bar
+	bars  map[*item]*fileBar
 	stop  chan struct{}
 	done  chan struct{}
-	total *mpb.Bar
+	total *fileBar
 	items []*item
+}
+
+// fileBar is one bar and the figures its decorators show. Decorators run
+// inside mpb, so they read atomics and never take barReporter.mu (update
+// holds it while it waits for mpb).
+type fileBar struct {
+	bar        *mpb.Bar
+	done, size atomic.Int64
+	speed      atomic.Uint64 // float64 bits, bytes/s, smoothed
+	last       int64         // bytes at the previous update
+	waiting    func() bool   // no byte yet: show "queued"
+}
+
+func (f *fileBar) setSpeed(dt time.Duration, cur int64) {
+	if dt <= 0 {
+		return
+	}
+	inst := float64(cur-f.last) / dt.Seconds()
+	f.last = cur
+	old := math.Float64frombits(f.speed.Load())
+	if old == 0 {
+		old = inst
+	}
+	f.speed.Store(math.Float64bits(0.85*old + 0.15*inst)) // about 1.3 s of memory
+}
+
+// counters is "35.1 MiB / 64.0 MiB".
+func (f *fileBar) counters(decor.Statistics) string {
+	if sz := f.size.Load(); sz > 0 {
+		return "  " + store.HumanBytes(f.done.Load()) + " / " + store.HumanBytes(sz)
+	}
+	return "  " + store.HumanBytes(f.done.Load())
+}
+
+// rate is "10.3 MiB/s  ETA 4s", or "queued" before the first byte.
+func (f *fileBar) rate(decor.Statistics) string {
+	if f.waiting != nil && f.waiting() {
+		return "queued"
+	}
+	speed := math.Float64frombits(f.speed.Load())
+	done, size := f.done.Load(), f.size.Load()
+	if size > 0 && done >= size {
+		return "syncing, verifying"
+	}
+	out := store.HumanBytes(int64(speed)) + "/s"
+	if size > 0 && speed > 1 {
+		eta := time.Duration(float64(size-done) / speed * float64(time.Second))
+		out += "  ETA " + roundDuration(eta).String()
+	}
+	return out
+}
+
+func (r *barReporter) newBar(name decor.Decorator, f *fileBar, opts ...mpb.BarOption) *fileBar {
+	opts = append(opts,
+		mpb.PrependDecorators(name,
+			decor.Any(f.counters, decor.WCSyncWidth)),
+		mpb.AppendDecorators(decor.Any(f.rate)))
+	// Made with total 0 so that reaching 100% never completes the bar
+	// (a completed bar can no longer be dropped): finish drops it.
+	f.bar = r.p.New(0, mpb.BarStyle().Lbound(" [").Rbound("] "), opts...)
+	if sz := f.size.Load(); sz > 0 {
+		f.bar.SetTotal(sz, false)
+	}
+	return f
 }
 
 func newBarReporter(w io.Writer, track *tracker) *barReporter {
@@ -218,19 +285,13 @@ func newBarReporter(w io.Writer, track *tracker) *barReporter {
 		p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(30),
 			mpb.WithRefreshRate(150*time.Millisecond)),
 		track: track, begin: time.Now(),
-		bars: map[*item]*mpb.Bar{},
+		bars: map[*item]*fileBar{},
 		stop: make(chan struct{}), done: make(chan struct{}),
 	}
-	r.total = r.p.New(0, mpb.BarStyle().Lbound("[").Rbound("]"),
-		mpb.BarPriority(1<<30),
-		mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
-			// Decorators run inside mpb: no r.mu here (update holds it
-			// while it waits for mpb).
-			return fmt.Sprintf("total, %d active", r.active.Load())
-		}, decor.WCSyncWidthR),
-			decor.CountersKibiByte(" % .1f / % .1f", decor.WCSyncWidth)),
-		mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), " % .1f", 30),
-			decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
+	total := &fileBar{}
+	r.total = r.newBar(decor.Any(func(decor.Statistics) string {
+		return fmt.Sprintf("total (%d active)", r.active.Load())
+	}, decor.WCSyncWidthR), total, mpb.BarPriority(1<<30))
 	go r.loop()
 	return r
 }
@@ -264,14 +325,21 @@ func (r *barReporter) update(dt time.Duration) {
 		total += size
 		done += it.prog.Done()
 	}
-	for it, b := range r.bars {
+	for it, f := range r.bars {
+		cur := it.prog.Done()
 		if size := it.prog.Size(); size > 0 {
-			b.SetTotal(size, false)
+			f.size.Store(size)
+			f.bar.SetTotal(size, false)
 		}
-		b.EwmaSetCurrent(it.prog.Done(), dt)
+		f.done.Store(cur)
+		f.setSpeed(dt, cur)
+		f.bar.SetCurrent(cur)
 	}
-	r.total.SetTotal(total, false)
-	r.total.EwmaSetCurrent(done, dt)
+	r.total.size.Store(total)
+	r.total.done.Store(done)
+	r.total.setSpeed(dt, done)
+	r.total.bar.SetTotal(total, false)
+	r.total.bar.SetCurrent(done)
 }
 
 func (r *barReporter) start(it *item) {
@@ -279,21 +347,12 @@ func (r *barReporter) start(it *item) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.items = append(r.items, it)
-	queued := func(decor.Statistics) string {
-		if r.track.waiting(it) {
-			return " queued"
-		}
-		return ""
-	}
-	b := r.p.New(max(it.target.Size, 0), mpb.BarStyle().Lbound("[").Rbound("]"),
-		mpb.BarRemoveOnComplete(),
-		mpb.PrependDecorators(decor.Name(shorten(it.label, 48), decor.WCSyncWidthR),
-			decor.CountersKibiByte(" % .1f / % .1f", decor.WCSyncWidth)),
-		mpb.AppendDecorators(decor.Any(queued),
-			decor.EwmaSpeed(decor.SizeB1024(0), " % .1f", 30),
-			decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
-	b.SetCurrent(it.prog.Done())
-	r.bars[it] = b
+	f := &fileBar{last: it.prog.Done(), waiting: func() bool { return r.track.waiting(it) }}
+	f.size.Store(it.target.Size)
+	f.done.Store(it.prog.Done())
+	r.newBar(decor.Name(shorten(it.label, 48), decor.WCSyncWidthR), f)
+	f.bar.SetCurrent(it.prog.Done())
+	r.bars[it] = f
 	r.active.Add(1)
 }
 
@@ -302,10 +361,10 @@ func (r *barReporter) finish(it *item) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	st, err, _ := it.snapshot()
-	if b, ok := r.bars[it]; ok {
+	if f, ok := r.bars[it]; ok {
 		delete(r.bars, it)
 		r.active.Add(-1)
-		b.Abort(true) // drop the bar; the line below replaces it
+		f.bar.Abort(true) // drop the bar; the line below replaces it
 	}
 	at := elapsedText(time.Since(r.begin))
 	if st == statusFailed {
@@ -323,12 +382,12 @@ func (r *barReporter) close() {
 	close(r.stop)
 	<-r.done
 	r.mu.Lock()
-	for it, b := range r.bars {
-		b.Abort(true)
+	for it, f := range r.bars {
+		f.bar.Abort(true)
 		delete(r.bars, it)
 	}
 	r.mu.Unlock()
-	r.total.Abort(true)
+	r.total.bar.Abort(true)
 	r.p.Wait()
 	r.track.close()
 }

@@ -70,7 +70,7 @@ func (env *environment) provision(c *cli.Context, src string) ([]*entryResult, *
 			"connections", cfg.Connections, "max_rate", int64(cfg.MaxRate))
 	}
 
-	rep := env.newReporter(cfg)
+	rep := logReporter{env.newReporter(cfg), logger}
 	p, err := newPipeline(cfg, rep, logger)
 	if err != nil {
 		rep.close()

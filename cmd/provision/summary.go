@@ -42,7 +42,9 @@ func (env *environment) summaryRows(results []*entryResult) (rows []summaryRow,
 					_, transfer = env.track.times(it)
 				}
 				row.time = roundDuration(transfer).String()
-				row.speed = speedText(it.fetched, transfer)
+				if it.fetched >= 1<<20 { // the speed of a few KiB says nothing
+					row.speed = speedText(it.fetched, transfer)
+				}
 			}
 			if st == statusFailed {
 				row.status = failedStatus
