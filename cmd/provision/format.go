@@ -39,6 +39,8 @@ func speedText(bytes int64, d time.Duration) string {
 
 func roundDuration(d time.Duration) time.Duration {
 	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond)
 	case d < 10*time.Second:
 		return d.Round(100 * time.Millisecond)
 	default:
