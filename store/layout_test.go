@@ -140,3 +140,50 @@ func TestDownloadAllPaths(t *testing.T) {
 	}
 	assertFile(t, want, data)
 }
+
+// The folders each UI scans, pinned in full: Fooocus's config paths
+// (path_checkpoints ../models/checkpoints, path_loras ../models/loras, ...,
+// plus the seed's text_encoder and hypernetworks), ComfyUI's folder_paths
+// names (text_encoders succeeded clip; inpaint is the inpaint node packs'),
+// and A1111/Forge's models/ subfolders (embeddings sit beside models/).
+func TestLayoutTablesMatchTheUIs(t *testing.T) {
+	want := map[string]map[string]string{
+		"fooocus": {"checkpoints": "checkpoints", "lora": "loras", "vae": "vae",
+			"embeddings": "embeddings", "controlnet": "controlnet",
+			"upscale_models": "upscale_models", "inpaint": "inpaint",
+			"text_encoder": "text_encoder", "hypernetworks": "hypernetworks",
+			"clip_vision": "clip_vision"},
+		"comfyui": {"checkpoints": "checkpoints", "lora": "loras", "vae": "vae",
+			"embeddings": "embeddings", "controlnet": "controlnet",
+			"upscale_models": "upscale_models", "inpaint": "inpaint",
+			"text_encoder": "text_encoders", "hypernetworks": "hypernetworks",
+			"clip_vision": "clip_vision"},
+		"a1111": {"checkpoints": "Stable-diffusion", "lora": "Lora", "vae": "VAE",
+			"embeddings": "embeddings", "controlnet": "ControlNet",
+			"upscale_models": "ESRGAN", "inpaint": "Stable-diffusion",
+			"text_encoder": "text_encoder", "hypernetworks": "hypernetworks",
+			"clip_vision": "clip_vision"},
+	}
+	for layout, table := range want {
+		got, err := Folders(layout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(table) {
+			t.Errorf("%s: %d categories, want %d", layout, len(got), len(table))
+		}
+		for c, f := range table {
+			if got[c] != f {
+				t.Errorf("%s: %s -> %q, want %q", layout, c, got[c], f)
+			}
+		}
+	}
+	// A1111 reads embeddings from <webui>/embeddings, beside models/.
+	l, err := NewLayout("a1111", t.TempDir(), "/opt/webui/models", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.LinkFolders["embeddings"] != "../embeddings" {
+		t.Errorf("a1111 embeddings link folder %q, want ../embeddings", l.LinkFolders["embeddings"])
+	}
+}
