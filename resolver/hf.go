@@ -309,14 +309,14 @@ func (r *Resolver) hfError(e *Entry, ref hfRef, resp *http.Response, sent bool) 
 			url.PathEscape(ref.revision()))
 	case st == http.StatusUnauthorized && sent:
 		return entryErr(e, failf(ErrPrivateOrMissing,
-			"HuggingFace answered 401 for %s: the repo is private or does not exist "+
-				"(a token was sent)", ref.repo),
+			"HuggingFace repo %s is private or does not exist (a token was sent)",
+			ref.repo),
 			"check the repo name, and that the token's account can read it")
 	case st == http.StatusUnauthorized:
 		return entryErr(e, failf(ErrPrivateOrMissing,
-			"HuggingFace answered 401 for %s: the repo is private or does not exist "+
-				"(no token was sent)", ref.repo),
-			"check the repo name; if it is private, set HF_TOKEN")
+			"HuggingFace repo %s is private or does not exist (no token was sent)",
+			ref.repo),
+			"check the repo name, or set HF_TOKEN if it is private")
 	case st == http.StatusForbidden:
 		return entryErr(e, failf(ErrNotApproved, "HuggingFace refused access to %s (403, %s)",
 			ref.repo, tokenNote(sent)), "check that the token may read "+page)

@@ -2,8 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/http"
+	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -17,7 +18,7 @@ func (env *environment) planCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := resolver.LoadManifest(c.Context, http.DefaultClient, src, env.getenv)
+	m, err := resolver.LoadManifest(c.Context, nil, src, env.getenv)
 	if err != nil {
 		return &exitError{code: exitUsage, msg: err.Error()}
 	}
@@ -33,12 +34,51 @@ type planRow struct {
 	Entry     string `json:"entry"`
 	Source    string `json:"source"`
 	File      string `json:"file,omitempty"`
-	Size      int64  `json:"size"`
+	Size      int64  `json:"size"` // -1 when unknown
 	SHA256    bool   `json:"sha256_known"`
 	Target    string `json:"target,omitempty"`
-	Status    string `json:"status"` // present, missing, fail
+	Status    string `json:"status"`         // present, missing, fail
+	Kind      string `json:"kind,omitempty"` // with fail: failKind's short words
 	Reason    string `json:"reason,omitempty"`
+	Optional  bool   `json:"optional,omitempty"`
 	FetchSize int64  `json:"fetch_bytes"`
+}
+
+// failKinds name, in a few words for the plan's status column, what kind
+// of failure an entry's error is; the full sentence is printed below the
+// table. More specific kinds come first.
+var failKinds = []struct {
+	err   error
+	words string
+}{
+	{resolver.ErrAuthRequired, "token required"},
+	{resolver.ErrInvalidToken, "token invalid"},
+	{resolver.ErrNotApproved, "access not granted"},
+	{resolver.ErrPrivateOrMissing, "repo private or missing"},
+	{resolver.ErrModelNotVersion, "model id, not version"},
+	{resolver.ErrRepoNotFound, "repo not found"},
+	{resolver.ErrRevisionNotFound, "revision not found"},
+	{resolver.ErrVersionNotFound, "version not found"},
+	{resolver.ErrFileNotFound, "file not found"},
+	{resolver.ErrNoMatch, "no file matches"},
+	{resolver.ErrAmbiguous, "several files match"},
+	{resolver.ErrEarlyAccess, "early access"},
+	{resolver.ErrArchived, "archived"},
+	{resolver.ErrNotAFile, "not a file"},
+	{resolver.ErrPinMismatch, "sha256 pin differs"},
+	{resolver.ErrRateLimited, "rate limited"},
+	{resolver.ErrUnavailable, "service unavailable"},
+	{resolver.ErrUnsupported, "unsupported"},
+}
+
+// failKind is the status-column words for err, or "error".
+func failKind(err error) string {
+	for _, k := range failKinds {
+		if errors.Is(err, k.err) {
+			return k.words
+		}
+	}
+	return "error"
 }
 
 // plan resolves every entry and shows what a run would do, fetching no
@@ -62,13 +102,14 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest, 
 	for _, r := range results {
 		if r.err != nil {
 			rows = append(rows, planRow{Entry: r.entry.Key, Source: string(r.entry.Source),
-				Size: -1, Status: "fail", Reason: r.err.Error()})
+				Size: -1, Status: "fail", Kind: failKind(r.err), Reason: r.err.Error(),
+				Optional: r.entry.Optional})
 			continue
 		}
 		for _, it := range r.items {
 			row := planRow{Entry: r.entry.Key, Source: string(r.entry.Source), File: it.target.Rel,
 				Size: it.target.Size, SHA256: it.target.SHA256 != "", Target: it.final,
-				Status: "missing"}
+				Status: "missing", Optional: r.entry.Optional}
 			if st, _, _ := it.snapshot(); st == statusPresent {
 				row.Status = "present"
 			} else if it.target.Size > 0 {
@@ -133,12 +174,22 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 			size = sizeText(r.Size)
 		}
 		target := "-"
-		if r.Target != "" {
+		if r.Target != "" { // shown under the models folder the header names
 			target = r.Target
+			if rel, err := filepath.Rel(cfg.ModelsDir, r.Target); err == nil &&
+				filepath.IsLocal(rel) {
+				target = filepath.ToSlash(rel)
+			}
 		}
 		status := r.Status
-		if status == "fail" {
-			status = "will fail (below)"
+		switch {
+		case status == "fail":
+			status = "will fail: " + r.Kind
+		case status == "missing" && r.Size > 0 && r.FetchSize < r.Size:
+			status = "missing (" + store.HumanBytes(r.FetchSize) + " left)"
+		}
+		if r.Optional {
+			status += " (optional)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Entry, r.Source, file, size, sha,
 			target, status)
@@ -158,6 +209,16 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 	if freeErr == nil {
 		freeText = store.HumanBytes(free)
 	}
-	fmt.Fprintf(env.stdout, "\nto fetch: %s; free in %s: %s\n", store.HumanBytes(need),
-		cfg.ModelsDir, freeText)
+	unknown := ""
+	var n int
+	for _, r := range rows {
+		if r.Status == "missing" && r.Size < 0 {
+			n++
+		}
+	}
+	if n > 0 {
+		unknown = fmt.Sprintf(" and %d file(s) of unknown size", n)
+	}
+	fmt.Fprintf(env.stdout, "\nto fetch: %s%s; free in %s: %s\n", store.HumanBytes(need),
+		unknown, cfg.ModelsDir, freeText)
 }
