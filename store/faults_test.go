@@ -172,3 +172,29 @@ func TestTmpfsSparse(t *testing.T) {
 		t.Fatalf("tmpfs part: size %d, allocated %d, %v", fi.Size(), statOf(fi).allocated, err)
 	}
 }
+
+// TestJournalBeforeData: a file larger than one checkpoint has its journal
+// as soon as it is opened, so that a checkpoint after the data filled the
+// disk rewrites it in place instead of needing new blocks.
+func TestJournalBeforeData(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "big.bin")
+	p, err := OpenPart(final, Identity{Origin: "u", Size: syncBytes + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := readJournal(final + JournalSuffix)
+	if err != nil || len(st.have) != 0 || st.id.Size != syncBytes+1 {
+		t.Fatalf("journal at open: %+v, %v; want an empty one for the identity", st, err)
+	}
+	if err := p.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, final+JournalSuffix)
+
+	small := filepath.Join(t.TempDir(), "small.bin")
+	if p, err = OpenPart(small, Identity{Origin: "u", Size: 1 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Discard()
+	assertGone(t, small+JournalSuffix)
+}

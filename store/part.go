@@ -104,7 +104,9 @@ type Part struct {
 // The journal final+".part.journal" is loaded. When it is intact, its
 // identity is Same as id and the .part is long enough, Have returns the
 // ranges it records; otherwise the .part is emptied, the journal removed,
-// and the download starts from nothing.
+// and the download starts from nothing. A file larger than one checkpoint
+// (8 MiB) gets its journal at once, before any of its data, so that the
+// progress of a download that fills the disk can still be recorded.
 //
 // When id.Size is known, the file is preallocated in the background
 // (fallocate, or a sparse ftruncate where unsupported and on tmpfs),
@@ -146,6 +148,16 @@ func openPart(final string, id Identity, o options) (*Part, error) {
 			return nil, err
 		}
 		fi = nil
+	}
+	if p.jn.f == nil && id.Size > o.syncBytes {
+		// A file that will checkpoint gets its journal now, before its
+		// data takes the disk: checkpoints rewrite the journal in place,
+		// so the progress of a download that fills the disk is still
+		// recorded. (Smaller files risk less than the fsyncs cost.)
+		if err := p.jn.write(id, p.have); err != nil {
+			p.release()
+			return nil, err
+		}
 	}
 	p.lastSync = o.now()
 
