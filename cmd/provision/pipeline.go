@@ -300,6 +300,11 @@ func (p *pipeline) fetchOne(ctx context.Context, it *item) error {
 	if have.Total() > 0 {
 		p.log.Info("resuming", "file", it.label, "bytes_on_disk", have.Total())
 	}
+	// A disk that cannot hold the file says so before the first byte.
+	if err := part.Allocated(ctx); err != nil {
+		p.abandon(part)
+		return fmt.Errorf("%s: %w", it.entry.Key, err)
+	}
 	res, err := p.eng.Fetch(ctx, &engine.Job{
 		Name:     it.label,
 		URL:      t.URL,
@@ -318,14 +323,19 @@ func (p *pipeline) fetchOne(ctx context.Context, it *item) error {
 		it.size = res.Size
 	}
 	it.mu.Unlock()
-	if err != nil {
+	if errors.Is(err, engine.ErrRemoteChanged) {
+		// The bytes on disk are of another version: never resume them.
+		_ = part.Discard()
+	} else if err != nil {
 		p.abandon(part)
+	}
+	if err != nil {
 		return fmt.Errorf("%s: %w", it.entry.Key, err)
 	}
 	// Finish ends the part either way: bytes that fail verification are
 	// removed, anything else (a canceled hash) is kept for resume.
 	if err := part.Finish(ctx); err != nil {
-		return fmt.Errorf("%s: %w", it.entry.Key, err)
+		return verifyFailed(it.entry, err)
 	}
 	return nil
 }
