@@ -269,6 +269,9 @@ func (r *fieldReader) url(e *Entry) {
 			continue
 		}
 		v, msg := r.p.expand(s)
+		// A token pasted with a trailing newline or spaces is still the token:
+		// whitespace around a header value means nothing in HTTP.
+		v = strings.TrimSpace(v)
 		if msg == "" && strings.ContainsAny(v, "\r\n\x00") {
 			msg = "the value contains a line break or NUL, which a header cannot carry"
 		}

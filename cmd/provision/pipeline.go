@@ -335,7 +335,7 @@ func (p *pipeline) fetchOne(ctx context.Context, it *item) error {
 	// Finish ends the part either way: bytes that fail verification are
 	// removed, anything else (a canceled hash) is kept for resume.
 	if err := part.Finish(ctx); err != nil {
-		return fmt.Errorf("%s: %w", it.entry.Key, err)
+		return verifyFailed(it.entry, err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -221,4 +222,23 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 	}
 	fmt.Fprintf(env.stdout, "\nto fetch: %s%s; free in %s: %s\n", store.HumanBytes(need),
 		unknown, cfg.ModelsDir, freeText)
+}
+
+// verifyFailed is the message of a file whose finished bytes failed
+// verification (the store already removed them): what did not match and
+// what to do, since a pin in the manifest and a source that changed or
+// broke the transfer need different fixes. Other errors pass through with
+// the entry's key.
+func verifyFailed(e *resolver.Entry, err error) error {
+	var ve *store.VerifyError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("%s: %w", e.Key, err)
+	}
+	hint := "nothing was kept; run again, and if it repeats the source is serving other " +
+		"bytes than it describes"
+	if ve.Check == "sha256" && e.SHA256 != "" && strings.EqualFold(ve.Expected, e.SHA256) {
+		hint = "nothing was kept; the bytes differ from the sha256 pinned in the manifest: " +
+			"fix sha256 (or the source) in the entry"
+	}
+	return fmt.Errorf("%s: %w; %s", e.Key, err, hint)
 }

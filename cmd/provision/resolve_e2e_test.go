@@ -171,3 +171,115 @@ many = { repo = "bulk/many-small", download_all = true }
 			len(names), names[:3])
 	}
 }
+
+// TestPinThatBytesDisagreeWith is CASES.md C9's "a size (or sha256) that
+// disagrees with the metadata is an error": a URL entry whose source knows
+// no sha256, pinned to another one in the manifest, downloads, fails
+// verification, and leaves nothing at the final path; the message names
+// the entry and both digests.
+func TestPinThatBytesDisagreeWith(t *testing.T) {
+	h := newHarness(t, sim.Config{})
+	pin := strings.Repeat("ab", 32)
+	m := h.manifest(`
+[models.upscale_models]
+ultra = { url = "http://files.sim/models/4x-UltraSharp.pth", sha256 = "` + pin + `" }
+`)
+	code, out := h.run(context.Background(), "run", m)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	got := h.sim.Catalog.File("models/4x-UltraSharp.pth").SHA256()
+	final := filepath.Join(h.models, "upscale_models", "4x-UltraSharp.pth")
+	for _, want := range []string{"models.upscale_models.ultra: verify " + final +
+		": sha256: expected " + pin + ", got " + got + "; nothing was kept; the bytes differ " +
+		"from the sha256 pinned in the manifest: fix sha256 (or the source) in the entry"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	h.wantNothingAt("upscale_models", "4x-UltraSharp")
+
+	// A pin that differs from the sha256 the hub reports fails before any
+	// byte is fetched.
+	h.sim.ResetStats()
+	m = h.manifest(`
+[models.vae]
+vae = { repo = "madebyollin/sdxl-vae-fp16-fix", file = "sdxl_vae.safetensors", sha256 = "` +
+		pin + `" }
+`)
+	code, out = h.run(context.Background(), "run", m)
+	want := "models.vae.vae: the manifest pins sha256 " + pin + " but the source reports " +
+		h.hfDigest("madebyollin/sdxl-vae-fp16-fix", "sdxl_vae.safetensors") +
+		"; update sha256 in the manifest or remove it"
+	if code != 1 || !strings.Contains(out, want) {
+		t.Fatalf("exit %d, output lacks %q:\n%s", code, want, out)
+	}
+	if n := h.sim.Stats().Requests["cdn"]; n != 0 {
+		t.Errorf("%d CDN requests for an entry whose pin cannot match", n)
+	}
+	h.wantNothingAt("vae", "sdxl_vae")
+}
+
+// TestNoTokenInAnyOutput runs plan and run over many failing entries with
+// every kind of secret set (HF and CivitAI tokens, a header variable, a
+// token in a URL query) and asserts that none appears in stdout, stderr
+// or the log file, verbose or not.
+func TestNoTokenInAnyOutput(t *testing.T) {
+	h := newHarness(t, sim.Config{})
+	logFile := filepath.Join(t.TempDir(), "logs", "provision.log")
+	secrets := map[string]string{
+		"HF_TOKEN":      sim.UnapprovedHFToken,
+		"CIVITAI_TOKEN": "civitai-invalid-key-7f3a9c",
+		"MY_KEY":        "header-secret-51c2e8",
+	}
+	for k, v := range secrets {
+		h.env[k] = "  " + v + "\n"
+	}
+	h.env["PROVISION_LOG_FILE"] = logFile
+	const query = "query-secret-d94b01"
+	m := h.manifest(`
+[models.checkpoints]
+flux = { repo = "black-forest-labs/FLUX.1-dev", file = "flux1-dev.safetensors" }
+private = { repo = "acme/private-model", file = "model.safetensors" }
+typo = { repo = "stabilityai/stable-diffusion-xl-base-1.0", file = "nope.safetensors" }
+all = { repo = "black-forest-labs/FLUX.1-dev", download_all = true }
+[models.lora]
+walled = { model_id = "42" }
+early = { model_id = "43" }
+disabled = { model_id = "45" }
+ok = { model_id = "135867" }
+[models.vae]
+wrong-key = { url = "http://files.sim/private/model.safetensors", headers = { X-Api-Key = "${MY_KEY}" } }
+gone = "http://files.sim/none.safetensors?token=` + query + `"
+page = "http://files.sim/github.com/someone/models/tree/main?access_token=` + query + `"
+`)
+	var all strings.Builder
+	for _, args := range [][]string{{"plan", m}, {"plan", "--json", m}, {"run", m},
+		{"run", "--verbose", m}, {"run", "--json", m}} {
+		code, out := h.run(context.Background(), args...)
+		if code != 1 {
+			t.Errorf("%v: exit %d, want 1:\n%s", args, code, out)
+		}
+		all.WriteString(out)
+	}
+	log, err := os.ReadFile(logFile)
+	if err != nil || len(log) == 0 {
+		t.Fatalf("no log written: %v", err)
+	}
+	for _, s := range append([]string{query}, secrets["HF_TOKEN"], secrets["CIVITAI_TOKEN"],
+		secrets["MY_KEY"]) {
+		if strings.Contains(all.String(), s) {
+			t.Errorf("the output contains the secret %q", s)
+		}
+		if strings.Contains(string(log), s) {
+			t.Errorf("the log file contains the secret %q", s)
+		}
+	}
+	// The entries still failed for their own reasons, not silently.
+	for _, want := range []string{"models.checkpoints.flux", "models.lora.walled",
+		"although a token was sent", "models.vae.wrong-key", "refused the entry's headers"} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
