@@ -84,6 +84,7 @@ type Engine struct {
 	readMax int           // bytes per read, never above the limiter's burst
 	slots   chan struct{} // one token per connection in use
 	hungry  atomic.Int32  // workers blocked on a slot with a chunk to fetch
+	claimed atomic.Int32  // free slots running jobs planned pieces for
 	bufs    sync.Pool
 	gates   gates // hosts that asked for a pause
 

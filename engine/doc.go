@@ -15,8 +15,10 @@
 //
 // The bytes of [0, Job.Size) that Job.Have lacks are cut into chunks
 // (Config.ChunkSize, or size/Connections within 8..64 MiB); a file no
-// larger than one chunk is one request without a Range header. Each worker
-// takes a connection slot and the next chunk; a worker that finds no chunk
+// larger than one chunk is one request without a Range header. A job that
+// starts while the Engine is idle has its largest chunks halved (not below
+// 4 MiB) until each connection it can use has one. Each worker takes a
+// connection slot and the next chunk; a worker that finds no chunk
 // left splits the running chunk with the most bytes remaining (the running
 // request stops at the new boundary), so the tail of a file uses every
 // connection. A worker does not split while a chunk that was never started

@@ -88,6 +88,11 @@ func (e *Engine) Fetch(ctx context.Context, j *Job) (Result, error) {
 
 	if len(js.queue) > 0 {
 		n := e.workers(js.queue)
+		// Connections nobody else wants now get their own piece from the
+		// start, rather than splitting a request that is already streaming.
+		k := e.reserveIdle(n)
+		defer e.claimed.Add(int32(-k))
+		js.queue = e.presplit(js.queue, k)
 		g, gctx := errgroup.WithContext(ctx)
 		for range n {
 			g.Go(func() error { return js.work(gctx) })

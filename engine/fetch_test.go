@@ -160,6 +160,21 @@ func TestSplitTail(t *testing.T) {
 	}
 }
 
+// TestPresplit: a job that starts on an idle Engine gets a piece per
+// connection it can use from the start, so no streaming request is cut.
+func TestPresplit(t *testing.T) {
+	size := int64(16 << 20)
+	data := content(size)
+	s := newServer(t, data, nil)
+	e := New(fast(Config{Connections: 4, ChunkSize: size, MinSplit: 4 << 20}))
+	fetchAll(t, e, s, data, nil, newOut(t, size))
+	reqs := s.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests, want 2", len(reqs))
+	}
+	assertCovered(t, reqs, []span.Range{{Start: 0, End: size}})
+}
+
 // TestSharedBudget: concurrent Fetch calls never have more requests in
 // flight than Connections, as the server counts them.
 func TestSharedBudget(t *testing.T) {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"math"
+	"slices"
 
 	"provision/internal/span"
 )
@@ -52,6 +53,52 @@ func (e *Engine) plan(size int64, have span.Set) []*piece {
 		}
 	}
 	return ps
+}
+
+// presplitMin is the smallest piece presplit makes: below it the request's
+// first-byte latency costs more than a later split of a running request.
+const presplitMin = 4 << 20
+
+// presplit halves the largest pieces of ps (in place of splitting them
+// once they run, which would cut a streaming request) until there are n,
+// or none is long enough to leave presplitMin (and MinSplit) on each side.
+// The result stays in file order.
+func (e *Engine) presplit(ps []*piece, n int) []*piece {
+	least := 2 * max(e.cfg.MinSplit, presplitMin)
+	for len(ps) < n {
+		big := -1
+		for i, p := range ps {
+			if !p.stream && p.end-p.start >= least &&
+				(big < 0 || p.end-p.start > ps[big].end-ps[big].start) {
+				big = i
+			}
+		}
+		if big < 0 {
+			break
+		}
+		p := ps[big]
+		mid := p.start + (p.end-p.start)/2
+		if aligned := mid &^ (64<<10 - 1); aligned-p.start >= least/2 {
+			mid = aligned
+		}
+		q := &piece{start: mid, pos: mid, end: p.end}
+		p.end = mid
+		ps = slices.Insert(ps, big+1, q)
+	}
+	return ps
+}
+
+// reserveIdle claims up to n connection slots for a job that starts while
+// the Engine is idle (no slot held, waited for or claimed) and returns how
+// many it got: 0 when other work is under way, which then has the
+// connections, or will split this job's pieces later if it does not. The
+// claim is given back with e.claimed.Add(-k) when the job ends.
+func (e *Engine) reserveIdle(n int) int {
+	k := int32(min(n, cap(e.slots)))
+	if len(e.slots) > 0 || e.hungry.Load() > 0 || !e.claimed.CompareAndSwap(0, k) {
+		return 0
+	}
+	return int(k)
 }
 
 // workers returns how many workers a job with these pieces gets: one per

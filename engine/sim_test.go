@@ -181,6 +181,7 @@ func BenchmarkSimMany(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(files*size)*float64(b.N)/b.Elapsed().Seconds()/1e6, "MB/s")
 	b.ReportMetric(float64(conns*connRate)/1e6, "ideal-MB/s")
+	b.ReportMetric(float64(e.Stats().Requests)/float64(b.N), "requests/op")
 }
 
 // TestSimRemoteChanged: a resume that passes the ETag of the first run as
