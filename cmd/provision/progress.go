@@ -22,7 +22,7 @@ import (
 type reporter interface {
 	start(it *item)
 	finish(it *item)
-	note(msg string) // a line that must stay visible (a failed entry)
+	note(msg string) // an entry that failed before any file started: stays visible
 	close()
 }
 
@@ -175,7 +175,7 @@ func doneText(it *item, track *tracker) string {
 func (r *lineReporter) note(msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.printf("note", "%s", msg)
+	r.printf("FAILED", "%s", msg)
 }
 
 func (r *lineReporter) close() {
@@ -375,7 +375,7 @@ func (r *barReporter) finish(it *item) {
 }
 
 func (r *barReporter) note(msg string) {
-	fmt.Fprintf(r.p, "[%7s] %s\n", elapsedText(time.Since(r.begin)), msg)
+	fmt.Fprintf(r.p, "[%7s] FAILED  %s\n", elapsedText(time.Since(r.begin)), msg)
 }
 
 func (r *barReporter) close() {

@@ -109,7 +109,8 @@ func (env *environment) provision(c *cli.Context, src string) ([]*entryResult, *
 		if err := store.CheckSpace(cfg.ModelsDir, need); err != nil {
 			logger.Error("free space", "need", need, "err", err)
 			for _, it := range todo {
-				it.set(statusFailed, fmt.Errorf("%s: %w", it.entry.Key, err))
+				it.set(statusFailed, fmt.Errorf("%s: not enough disk space: %w; free some "+
+					"space or set PROVISION_MODELS_DIR to a larger volume", it.entry.Key, err))
 				rep.finish(it)
 			}
 			todo = nil
@@ -144,7 +145,7 @@ func (env *environment) reportResolved(cfg *config, rep reporter, r *entryResult
 				"optional", r.entry.Optional, "error", r.err)
 			return
 		}
-		rep.note(fmt.Sprintf("FAILED %v", r.err))
+		rep.note(r.err.Error())
 		return
 	}
 	if !cfg.JSON {
