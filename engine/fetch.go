@@ -17,7 +17,8 @@ import (
 	"provision/internal/span"
 )
 
-// Result describes a finished Fetch.
+// Result describes a Fetch; after an error it holds the counts so far (and
+// Size -1 for a stream of unknown size that did not end).
 type Result struct {
 	Size         int64 // the file's size: Job.Size, or the bytes of the stream when it was -1
 	Fetched      int64 // bytes received over the network, counting any received twice
