@@ -201,7 +201,8 @@ func TestCivitAIInvalidTokenIsOnlySeenAtTheLoginWall(t *testing.T) {
 func TestHFSpaceRepo(t *testing.T) {
 	cat := sim.DefaultCatalog()
 	cat.Repos = append(cat.Repos, &sim.Repo{ID: "someone/upscaler-app", Type: "space",
-		Files: []*sim.RepoFile{{Path: "weights/net.pth", Size: 300_000}}})
+		Files: []*sim.RepoFile{{Path: "weights/net.pth", Size: 300_000},
+			{Path: "app.py", Body: []byte("print('hi')\n")}}})
 	s, err := sim.Start(sim.Config{Catalog: cat})
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +218,16 @@ func TestHFSpaceRepo(t *testing.T) {
 	}
 	if got := fetch(t, ts[0]); sum(got) != want.SHA256() {
 		t.Fatal("bytes differ")
+	}
+	all := &Entry{Key: "models.upscale_models.app", Category: "upscale_models", Name: "app",
+		Source: HuggingFace, Repo: "someone/upscaler-app", RepoType: "space",
+		DownloadAll: true, Include: []string{"*.pth", "weights/*"}}
+	ts, err = r.Resolve(context.Background(), all)
+	if err != nil || len(ts) != 1 || ts[0].Rel != "app/weights/net.pth" {
+		t.Fatalf("space download_all: %v %+v", err, ts)
+	}
+	if got := fetchFollowing(t, ts[0]); sum(got) != want.SHA256() {
+		t.Fatal("download_all bytes differ")
 	}
 	e.RepoType = "model" // the same path as a model repo does not exist
 	if _, err := r.Resolve(context.Background(), e); !errors.Is(err, ErrPrivateOrMissing) {

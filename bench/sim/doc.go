@@ -21,7 +21,7 @@
 // is on 127.0.0.2 (or "localhost" when that cannot be bound), another host
 // name, so that clients drop Authorization on the redirect to it.
 //
-// HuggingFace (HubURL; "datasets/" before the repo for datasets):
+// HuggingFace (HubURL; "datasets/" or "spaces/" before the repo for those kinds):
 //
 //	/{org}/{name}/resolve/{rev}/{path}   LFS file: 302 to CDNURL/lfs/...,
 //	    X-Linked-Size, X-Linked-Etag (quoted sha256), X-Repo-Commit, ETag,
@@ -30,8 +30,8 @@
 //	    Body set): 307 to the relative /api/resolve-cache/... (X-Linked-Etag
 //	    is then a quoted git sha1), which answers 200 with the bytes
 //	/{org}/{name}/blob/{rev}/{path}      an HTML page
-//	/api/{models|datasets}/{org}/{name}[/revision/{rev}][?blobs=true]
-//	/api/{models|datasets}/{org}/{name}/tree/{rev}[/{dir}][?recursive=true]
+//	/api/{models|datasets|spaces}/{org}/{name}[/revision/{rev}][?blobs=true]
+//	/api/{models|datasets|spaces}/{org}/{name}/tree/{rev}[/{dir}][?recursive=true]
 //	    pages of Config.TreePageSize, next page in Link: <...>; rel="next"
 //	/api/whoami-v2
 //

@@ -16,8 +16,8 @@ import (
 //	{HubURL}/datasets/{org}/{name}/resolve/{rev}/{path}  the same for datasets
 //	{HubURL}/{org}/{name}/blob/{rev}/{path}              an HTML page (200)
 //	{HubURL}/api/resolve-cache/{models|datasets}/{org}/{name}/{commit}/{path}
-//	{HubURL}/api/{models|datasets}/{org}/{name}[/revision/{rev}][?blobs=true]
-//	{HubURL}/api/{models|datasets}/{org}/{name}/tree/{rev}[/{dir}][?recursive=true]
+//	{HubURL}/api/{models|datasets|spaces}/{org}/{name}[/revision/{rev}][?blobs=true]
+//	{HubURL}/api/{models|datasets|spaces}/{org}/{name}/tree/{rev}[/{dir}][?recursive=true]
 //	{HubURL}/api/whoami-v2
 //
 // The revision segment is percent-decoded, so "refs%2Fpr%2F1" is one
@@ -47,7 +47,8 @@ func (s *Sim) hub(w http.ResponseWriter, r *http.Request) {
 		s.whoami(w, token)
 	case api && segs[1] == "resolve-cache" && len(segs) >= 4:
 		s.resolveCache(w, r, token, strings.TrimSuffix(segs[2], "s"), segs[3:])
-	case api && (segs[1] == "models" || segs[1] == "datasets") && len(segs) >= 3:
+	case api && (segs[1] == "models" || segs[1] == "datasets" || segs[1] == "spaces") &&
+		len(segs) >= 3:
 		s.repoAPI(w, r, token, strings.TrimSuffix(segs[1], "s"), segs[2:])
 	case !api:
 		s.resolve(w, r, token, segs)
