@@ -8,6 +8,24 @@ import (
 	"syscall"
 )
 
+// implicitRun makes "provision CONFIG [-- CMD...]" mean "provision run
+// CONFIG [-- CMD...]": a first argument that is neither a command nor a
+// flag is a manifest.
+func implicitRun(args []string) []string {
+	if len(args) < 2 || strings.HasPrefix(args[1], "-") && args[1] != "--" {
+		return args
+	}
+	for _, c := range newApp(&environment{}).Commands {
+		if c.HasName(args[1]) {
+			return args
+		}
+	}
+	if args[1] == "help" || args[1] == "h" {
+		return args
+	}
+	return append([]string{args[0], "run"}, args[1:]...)
+}
+
 // splitCommand takes the command to launch off a run command line:
 // "provision run [CONFIG] [flags] -- CMD ARGS..." gives the arguments
 // before "--" and CMD ARGS. Only run launches; other command lines are

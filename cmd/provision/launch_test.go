@@ -171,3 +171,19 @@ func TestRunExecsRealBinary(t *testing.T) {
 	}
 	h.wantFile("upscale_models/"+path.Base(f.Name), f.SHA256())
 }
+
+func TestImplicitRun(t *testing.T) {
+	cases := map[string]string{
+		"provision my.toml -- python x.py": "provision run my.toml -- python x.py",
+		"provision -- python x.py":         "provision run -- python x.py",
+		"provision plan my.toml":           "provision plan my.toml",
+		"provision --help":                 "provision --help",
+		"provision help":                   "provision help",
+		"provision":                        "provision",
+	}
+	for in, want := range cases {
+		if got := strings.Join(implicitRun(strings.Fields(in)), " "); got != want {
+			t.Errorf("implicitRun(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -53,6 +53,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 // runEnv is run with an environment the caller built (tests set exec and
 // container on it).
 func runEnv(ctx context.Context, args []string, env *environment) int {
+	args = implicitRun(args)
 	args, command, hasCmd := splitCommand(args)
 	if hasCmd {
 		if len(command) == 0 {

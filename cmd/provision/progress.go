@@ -55,10 +55,11 @@ type lineReporter struct {
 	track *tracker
 	begin time.Time
 
-	mu     sync.Mutex
-	active map[*item]sample
-	stop   chan struct{}
-	done   chan struct{}
+	mu         sync.Mutex
+	active     map[*item]sample
+	saidQueued map[*item]bool
+	stop       chan struct{}
+	done       chan struct{}
 }
 
 type sample struct {
@@ -68,7 +69,7 @@ type sample struct {
 
 func newLineReporter(w io.Writer, track *tracker, every time.Duration) *lineReporter {
 	r := &lineReporter{w: w, track: track, begin: time.Now(), active: map[*item]sample{},
-		stop: make(chan struct{}), done: make(chan struct{})}
+		saidQueued: map[*item]bool{}, stop: make(chan struct{}), done: make(chan struct{})}
 	go r.loop(every)
 	return r
 }
@@ -100,8 +101,12 @@ func (r *lineReporter) tick(now time.Time) {
 		r.active[it] = sample{now, cur}
 		done, size, moved = done+cur, size+max(it.prog.Size(), 0), moved+cur-last.bytes
 		if r.track.waiting(it) {
-			r.printf("queued", "%s  waiting for a connection (%s)", it.label,
-				sizeText(it.target.Size))
+			// Once per file: a long queue would otherwise repeat every tick.
+			if !r.saidQueued[it] {
+				r.saidQueued[it] = true
+				r.printf("queued", "%s  waiting for a connection (%s)", it.label,
+					sizeText(it.target.Size))
+			}
 			continue
 		}
 		if sz := it.prog.Size(); sz > 0 && cur >= sz {
