@@ -26,13 +26,15 @@ const (
 func transferFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: flagModelsDir, Usage: "folder the models are written to " +
-			"(env PROVISION_MODELS_DIR; default /workspace/fooocus/models in a container, else ./models)"},
+			"(env PROVISION_MODELS_DIR; default in a container /workspace/LAYOUT/models, " +
+			"e.g. /workspace/fooocus/models; else ./models)"},
 		&cli.StringFlag{Name: flagLinkDir, Usage: "folder the UI reads, linked to the models folder " +
-			"(env PROVISION_LINK_DIR; default /opt/fooocus/models in a container, else none)"},
+			"(env PROVISION_LINK_DIR; default /opt/fooocus/models in a container with the " +
+			"fooocus layout, else none)"},
 		&cli.StringFlag{Name: flagLayout, Usage: "folder names: fooocus, comfyui or a1111 " +
 			"(env PROVISION_LAYOUT; default fooocus)"},
-		&cli.IntFlag{Name: flagConnections, Usage: "HTTP connections shared by all files " +
-			"(env PROVISION_CONNECTIONS; default 16)"},
+		&cli.IntFlag{Name: flagConnections, DefaultText: "16",
+			Usage: "HTTP connections shared by all files (env PROVISION_CONNECTIONS)"},
 		&cli.StringFlag{Name: flagMaxRate, Usage: "total bandwidth cap such as 200MB/s; 0 = none " +
 			"(env PROVISION_MAX_RATE)"},
 		&cli.StringFlag{Name: flagLogFile, Usage: "also write a log here " +
