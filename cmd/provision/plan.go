@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -121,22 +122,24 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest, 
 		}
 	}
 	free, freeErr := store.FreeSpace(cfg.ModelsDir)
+	tokens := tokenUses(cfg, results)
 
 	if asJSON {
 		out := struct {
-			Manifest  string    `json:"manifest"`
-			ModelsDir string    `json:"models_dir"`
-			Files     []planRow `json:"files"`
-			Need      int64     `json:"fetch_bytes"`
-			Free      int64     `json:"free_bytes"`
-		}{m.Origin, cfg.ModelsDir, rows, need, free}
+			Manifest  string     `json:"manifest"`
+			ModelsDir string     `json:"models_dir"`
+			Files     []planRow  `json:"files"`
+			Need      int64      `json:"fetch_bytes"`
+			Free      int64      `json:"free_bytes"`
+			Tokens    []tokenUse `json:"tokens"`
+		}{m.Origin, cfg.ModelsDir, rows, need, free, tokens}
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(out); err != nil {
 			return err
 		}
 	} else {
-		env.printPlan(m, cfg, rows, need, free, freeErr)
+		env.printPlan(m, cfg, rows, need, free, freeErr, tokens)
 	}
 
 	var failed int
@@ -156,7 +159,7 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest, 
 }
 
 func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []planRow,
-	need, free int64, freeErr error) {
+	need, free int64, freeErr error, tokens []tokenUse) {
 	fmt.Fprintf(env.stdout, "plan for %s (%d entries) into %s\n\n", m.Origin, len(m.Entries),
 		cfg.ModelsDir)
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
@@ -206,6 +209,8 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 			fmt.Fprintf(env.stdout, "  - %s\n", r.Reason)
 		}
 	}
+	fmt.Fprintln(env.stdout)
+	printTokens(env.stdout, tokens)
 	freeText := "unknown"
 	if freeErr == nil {
 		freeText = store.HumanBytes(free)
@@ -220,7 +225,7 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 	if n > 0 {
 		unknown = fmt.Sprintf(" and %d file(s) of unknown size", n)
 	}
-	fmt.Fprintf(env.stdout, "\nto fetch: %s%s; free in %s: %s\n", store.HumanBytes(need),
+	fmt.Fprintf(env.stdout, "to fetch: %s%s; free in %s: %s\n", store.HumanBytes(need),
 		unknown, cfg.ModelsDir, freeText)
 }
 
@@ -241,4 +246,77 @@ func verifyFailed(e *resolver.Entry, err error) error {
 			"fix sha256 (or the source) in the entry"
 	}
 	return fmt.Errorf("%s: %w; %s", e.Key, err, hint)
+}
+
+// tokenUse is what the plan says about one token variable: whether it is
+// set, how many entries use it, and which entries failed for want of it.
+// The token itself is never part of it.
+type tokenUse struct {
+	Var      string   `json:"var"`
+	Set      bool     `json:"set"`
+	Entries  int      `json:"entries"`             // entries of the token's source
+	Invalid  bool     `json:"invalid"`             // rejected before any download
+	NeededBy []string `json:"needed_by,omitempty"` // entries that failed for want of it
+	Note     string   `json:"note,omitempty"`
+}
+
+// tokenUses lists the token variables the manifest's entries use, in a
+// fixed order, skipping those no entry uses.
+func tokenUses(cfg *config, results []*entryResult) []tokenUse {
+	uses := []tokenUse{
+		{Var: "HF_TOKEN", Set: cfg.HFToken != ""},
+		{Var: "CIVITAI_TOKEN", Set: cfg.CivitAIToken != ""},
+	}
+	if uses[1].Set {
+		uses[1].Note = "CivitAI cannot check a token before use: a bad one shows as a " +
+			"refused download of an entry that needs a login"
+	}
+	var out []tokenUse
+	for _, u := range uses {
+		for _, r := range results {
+			if resolver.TokenVar(r.entry) != u.Var {
+				continue
+			}
+			u.Entries++
+			switch {
+			case errors.Is(r.err, resolver.ErrInvalidToken):
+				u.Invalid = true
+			case errors.Is(r.err, resolver.ErrAuthRequired):
+				u.NeededBy = append(u.NeededBy, r.entry.Key)
+			}
+		}
+		if u.Entries > 0 {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// printTokens writes the plan's "tokens:" lines, one per variable:
+// "  HF_TOKEN: set, used by 3 entries, rejected as invalid".
+func printTokens(w io.Writer, uses []tokenUse) {
+	if len(uses) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "tokens:")
+	for _, u := range uses {
+		state := "not set"
+		if u.Set {
+			state = "set"
+		}
+		line := fmt.Sprintf("%s: %s, used by %d entries", u.Var, state, u.Entries)
+		if u.Entries == 1 {
+			line = fmt.Sprintf("%s: %s, used by 1 entry", u.Var, state)
+		}
+		if u.Invalid {
+			line += ", rejected as invalid"
+		}
+		if len(u.NeededBy) > 0 {
+			line += "; needed by " + strings.Join(u.NeededBy, ", ")
+		}
+		if u.Note != "" {
+			line += " (" + u.Note + ")"
+		}
+		fmt.Fprintf(w, "  %s\n", line)
+	}
 }

@@ -148,6 +148,13 @@ func TestPlanOneLinePerMistake(t *testing.T) {
 	if !fetch.MatchString(out) {
 		t.Errorf("no \"to fetch: ...; free in ...\" line:\n%s", out)
 	}
+	wantTokens := "\ntokens:\n" +
+		"  HF_TOKEN: not set, used by 5 entries; needed by models.checkpoints.flux\n" +
+		"  CIVITAI_TOKEN: not set, used by 7 entries; needed by models.lora.walled\n" +
+		"to fetch: "
+	if !strings.Contains(out, wantTokens) {
+		t.Errorf("no tokens lines %q:\n%s", wantTokens, out)
+	}
 	if !strings.HasSuffix(out, "provision: 14 entries would fail\n") {
 		t.Errorf("the last line should count the failures:\n%s", out)
 	}
@@ -172,6 +179,14 @@ type planJSON struct {
 	} `json:"files"`
 	FetchBytes int64 `json:"fetch_bytes"`
 	FreeBytes  int64 `json:"free_bytes"`
+	Tokens     []struct {
+		Var      string   `json:"var"`
+		Set      bool     `json:"set"`
+		Entries  int      `json:"entries"`
+		Invalid  bool     `json:"invalid"`
+		NeededBy []string `json:"needed_by"`
+		Note     string   `json:"note"`
+	} `json:"tokens"`
 }
 
 // TestPlanJSON: plan --json prints one JSON document and nothing else,
@@ -230,6 +245,14 @@ sdxl-vae = { repo = "madebyollin/sdxl-vae-fp16-fix", file = "sdxl_vae.safetensor
 		c.Kind != "archived" || c.Size != -1 || c.Target != "" ||
 		!strings.HasPrefix(c.Reason, "models.lora.archived: CivitAI version 44 was archived") {
 		t.Errorf("failed entry row %+v", c)
+	}
+	if len(p.Tokens) != 2 || p.Tokens[0].Var != "HF_TOKEN" || !p.Tokens[0].Set ||
+		p.Tokens[0].Entries != 2 || p.Tokens[0].Invalid || p.Tokens[1].Var != "CIVITAI_TOKEN" ||
+		p.Tokens[1].Entries != 1 || !strings.Contains(p.Tokens[1].Note, "cannot check") {
+		t.Errorf("tokens %+v", p.Tokens)
+	}
+	if strings.Contains(out, sim.DemoHFToken) || strings.Contains(out, sim.DemoCivitAIToken) {
+		t.Error("a token was printed")
 	}
 	if !bytes.Contains([]byte(out), []byte(`"sha256_known": true`)) {
 		t.Error("field names changed")
