@@ -190,3 +190,34 @@ func TestRunPlainLines(t *testing.T) {
 		t.Errorf("escape codes in redirected output:\n%q", out)
 	}
 }
+
+// The seed's FLUX manifest with each layout lands in each UI's folders.
+func TestSeedFluxInEveryLayout(t *testing.T) {
+	want := map[string][]string{
+		"fooocus": {"checkpoints/flux1-dev.safetensors", "vae/ae.safetensors",
+			"text_encoder/clip_l.safetensors"},
+		"comfyui": {"checkpoints/flux1-dev.safetensors", "vae/ae.safetensors",
+			"text_encoders/clip_l.safetensors"},
+		"a1111": {"Stable-diffusion/flux1-dev.safetensors", "VAE/ae.safetensors",
+			"text_encoder/clip_l.safetensors"},
+	}
+	for layout, files := range want {
+		h := newHarness(t, sim.Config{})
+		h.withTokens()
+		h.env["PROVISION_LAYOUT"] = layout
+		link := filepath.Join(t.TempDir(), "ui")
+		code, out := h.run(context.Background(), "run", h.seedManifest("seed-flux.toml"),
+			"--link-dir", link)
+		if code != 0 {
+			t.Fatalf("%s: exit %d:\n%s", layout, code, out)
+		}
+		for _, rel := range files {
+			if _, err := os.Stat(filepath.Join(h.models, rel)); err != nil {
+				t.Errorf("%s: %v", layout, err)
+			}
+			if _, err := os.Stat(filepath.Join(link, rel)); err != nil {
+				t.Errorf("%s: not visible through the link folder: %v", layout, err)
+			}
+		}
+	}
+}
