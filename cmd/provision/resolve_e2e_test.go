@@ -283,3 +283,68 @@ page = "http://files.sim/github.com/someone/models/tree/main?access_token=` + qu
 		}
 	}
 }
+
+// TestNamesAndFileSelectionThroughRun is CASES.md C7 and C10 through the
+// command: names come from CivitAI's metadata (never a download link's
+// query), from Content-Disposition (raw UTF-8, filename*, a trailing ';')
+// made safe, or from the manifest's filename; a traversal name stays in
+// its folder; a CivitAI selector picks exactly the file it names.
+func TestNamesAndFileSelectionThroughRun(t *testing.T) {
+	// The default catalog's download/zen files carry .safetensors names
+	// over bytes that are no safetensors (the store refuses them), so these
+	// files' paths end in .safetensors to get real safetensors bytes; the
+	// names still come from Content-Disposition.
+	cat := sim.DefaultCatalog()
+	cat.Files = append(cat.Files,
+		&sim.PlainFile{Name: "cd/raw.safetensors", Size: 40_000,
+			Disposition: `attachment; filename="青禅_Zen.safetensors"`},
+		&sim.PlainFile{Name: "cd/ext.safetensors", Size: 40_001,
+			Disposition: `attachment; filename*=UTF-8''%E9%9D%92%E7%A6%85_Zen.safetensors`},
+		&sim.PlainFile{Name: "cd/evil.safetensors", Size: 40_002,
+			Disposition: `attachment; filename="../../x.safetensors"`},
+		&sim.PlainFile{Name: "cd/pack", Size: 40_003,
+			Disposition: `attachment; filename="a.tar.gz";`})
+	h := newHarness(t, sim.Config{Catalog: cat})
+	civ := h.sim.CivitAIURL
+	m := h.manifest(`
+[models.checkpoints]
+quiet = "` + civ + `/api/download/models/181248?type=Model&format=SafeTensor"
+zen-civitai = { model_id = "46" }
+[models.loras]
+zen = "http://files.sim/cd/raw.safetensors"
+fp8 = { model_id = "202", fp = "fp8" }
+vae-of-202 = { model_id = "202", type = "VAE" }
+[models.embeddings]
+zen-ext = "http://files.sim/cd/ext.safetensors"
+[models.upscale_models]
+evil = "http://files.sim/cd/evil.safetensors"
+mine = { url = "http://files.sim/models/4x-UltraSharp.pth", filename = "my_upscaler.pth" }
+archive = { model_id = "47" }
+[models.vae]
+pack = "http://files.sim/cd/pack"
+`)
+	code, out := h.run(context.Background(), "run", m)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	h.wantFile("checkpoints/quiet_storage.safetensors", cat.Version(181248).Files[0].SHA256())
+	h.wantFile("checkpoints/青禅_Zen.safetensors", cat.Version(46).Files[0].SHA256())
+	h.wantFile("loras/青禅_Zen.safetensors", cat.File("cd/raw.safetensors").SHA256())
+	h.wantFile("embeddings/青禅_Zen.safetensors", cat.File("cd/ext.safetensors").SHA256())
+	h.wantFile("loras/multiFormat_v20_fp8.safetensors", cat.Version(202).File(2).SHA256())
+	h.wantFile("loras/multiFormat_v20_vae.safetensors", cat.Version(202).File(3).SHA256())
+	h.wantFile("upscale_models/x.safetensors", cat.File("cd/evil.safetensors").SHA256())
+	h.wantFile("vae/a.tar.gz", cat.File("cd/pack").SHA256())
+	h.wantFile("upscale_models/my_upscaler.pth", cat.File("models/4x-UltraSharp.pth").SHA256())
+	h.wantFile("upscale_models/a.tar.gz", cat.Version(47).Files[0].SHA256())
+	h.wantNothingAt("loras", "multiFormat_v20_fp16")
+	for _, p := range []string{filepath.Join(h.models, "..", "x.safetensors"),
+		filepath.Join(h.models, "x.safetensors")} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s exists: a name escaped its folder", p)
+		}
+	}
+	if strings.Contains(out, "SafeTensor\"") || strings.Contains(out, "format=SafeTensor.") {
+		t.Errorf("a name came from the link's query:\n%s", out)
+	}
+}
