@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"strings"
 	"syscall"
+
+	"provision/internal/netx"
 )
 
 // implicitRun makes "provision CONFIG [-- CMD...]" mean "provision run
@@ -127,10 +129,14 @@ func (env *environment) launch(argv []string) error {
 }
 
 // shellQuote renders argv the way a shell user would type it, for the
-// "starting" line.
+// "starting" line; URLs among the arguments lose their query strings and
+// user info (netx.Redact), where signed links and tokens travel.
 func shellQuote(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
+		if strings.Contains(a, "://") {
+			a = netx.Redact(a)
+		}
 		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`;&|<>()*?[]#~") {
 			out[i] = a
 			continue

@@ -187,3 +187,12 @@ func TestImplicitRun(t *testing.T) {
 		}
 	}
 }
+
+func TestShellQuote(t *testing.T) {
+	got := shellQuote([]string{"python", "x.py", "--listen", "it's", "",
+		"https://u:p@host/m?token=abc", "a b"})
+	want := `python x.py --listen 'it'\''s' '' 'https://host/m?…' 'a b'`
+	if got != want {
+		t.Errorf("shellQuote = %s, want %s", got, want)
+	}
+}

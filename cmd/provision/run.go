@@ -25,6 +25,7 @@ func (env *environment) runCmd(c *cli.Context) error {
 		return err
 	}
 	plan := decideLaunch(results, env.command, cfg.LaunchAnyway)
+	env.logLaunch(cfg, plan)
 	if cfg.JSON {
 		env.events().emit("launch", "command", plan.argv, "launch", plan.launch,
 			"reason", plan.why)
@@ -38,6 +39,18 @@ func (env *environment) runCmd(c *cli.Context) error {
 		fmt.Fprintf(env.stdout, "provision: starting %s\n", shellQuote(plan.argv))
 	}
 	return env.launch(plan.argv)
+}
+
+// logLaunch appends the launch decision to the log file (closed by now):
+// the last record a container's log shows before the UI's own output.
+func (env *environment) logLaunch(cfg *config, plan launchPlan) {
+	logger, closeLog, err := env.openLog(cfg)
+	if err != nil {
+		return
+	}
+	defer closeLog()
+	logger.Info("launch", "command", shellQuote(plan.argv), "launch", plan.launch,
+		"reason", plan.why)
 }
 
 // provision loads the manifest at src and provisions it: the body of run
