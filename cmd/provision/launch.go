@@ -133,10 +133,7 @@ func (env *environment) launch(argv []string) error {
 // user info (netx.Redact), where signed links and tokens travel.
 func shellQuote(argv []string) string {
 	out := make([]string, len(argv))
-	for i, a := range argv {
-		if strings.Contains(a, "://") {
-			a = netx.Redact(a)
-		}
+	for i, a := range redactArgs(argv) {
 		if a != "" && !strings.ContainsAny(a, " \t\n'\"\\$`;&|<>()*?[]#~") {
 			out[i] = a
 			continue
@@ -144,4 +141,17 @@ func shellQuote(argv []string) string {
 		out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 	}
 	return strings.Join(out, " ")
+}
+
+// redactArgs returns argv with every URL argument passed through
+// netx.Redact, for printing.
+func redactArgs(argv []string) []string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if strings.Contains(a, "://") {
+			a = netx.Redact(a)
+		}
+		out[i] = a
+	}
+	return out
 }

@@ -27,7 +27,7 @@ func (env *environment) runCmd(c *cli.Context) error {
 	plan := decideLaunch(results, env.command, cfg.LaunchAnyway)
 	env.logLaunch(cfg, plan)
 	if cfg.JSON {
-		env.events().emit("launch", "command", plan.argv, "launch", plan.launch,
+		env.events().emit("launch", "command", redactArgs(plan.argv), "launch", plan.launch,
 			"reason", plan.why)
 	} else if plan.why != "" {
 		fmt.Fprintf(env.stderr, "provision: %s\n", plan.why)
