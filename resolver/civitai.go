@@ -215,7 +215,7 @@ func (r *Resolver) civDownload(ctx context.Context, e *Entry, vid string, model,
 					h.Del("Accept-Encoding")
 					return raw, h, nil
 				}
-				what := "a " + mediaType(ct) + " document"
+				what := document(ct)
 				if !isPageType(ct) {
 					what = "an answer of type " + mediaType(ct) + " that names no file"
 				}
@@ -377,8 +377,8 @@ func (r *Resolver) civProbe(ctx context.Context, e *Entry, loc string, hdr http.
 			"try again later")
 	case notAFile(rel, p.contentType):
 		return 0, entryErr(e, failf(ErrNotAFile,
-			"CivitAI's storage answered with a %s document instead of %s",
-			mediaType(p.contentType), rel), "check the version's page for the file")
+			"CivitAI's storage answered with %s instead of %s",
+			document(p.contentType), rel), "check the version's page for the file")
 	}
 	if p.size >= 0 && f.SizeKB > 0 {
 		want := f.SizeKB * 1024

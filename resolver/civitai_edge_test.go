@@ -91,11 +91,12 @@ func TestCivitAIDirectFileAnswer(t *testing.T) {
 		t.Fatal("bytes differ")
 	}
 
-	for _, ct := range []string{"text/html; charset=utf-8", "application/json"} {
+	for ct, doc := range map[string]string{"text/html; charset=utf-8": "a text/html",
+		"application/json": "an application/json"} {
 		f.download = direct(ct)
 		_, err := r.Resolve(ctx, civEntry("7"))
 		if !errors.Is(err, ErrNotAFile) || !strings.Contains(err.Error(),
-			"CivitAI answered the download of version 7 with a "+strings.Split(ct, ";")[0]+
+			"CivitAI answered the download of version 7 with "+doc+
 				" document instead of the file (a token was sent)") {
 			t.Fatalf("%s: got %v", ct, err)
 		}

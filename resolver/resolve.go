@@ -342,6 +342,16 @@ func contextErr(err error) error {
 	return nil
 }
 
+// document names an answer of content type ct for messages: "a text/html
+// document", "an application/json document".
+func document(ct string) string {
+	mt := mediaType(ct)
+	if strings.ContainsRune("aeiou", rune(mt[0])) {
+		return "an " + mt + " document"
+	}
+	return "a " + mt + " document"
+}
+
 // mediaType is a Content-Type's media type for messages, or "untyped".
 func mediaType(ct string) string {
 	if mt, _, err := mime.ParseMediaType(ct); err == nil {

@@ -129,8 +129,8 @@ func (r *Resolver) urlLocate(ctx context.Context, e *Entry, first *url.URL, raw 
 			why = "the link points to a web page"
 		}
 		return nil, entryErr(e, failf(ErrNotAFile,
-			"%s answered with a %s document, not the file %s", netx.Redact(first.String()),
-			mediaType(p.contentType), rel),
+			"%s answered with %s, not the file %s", netx.Redact(first.String()),
+			document(p.contentType), rel),
 			why+"; use the file's direct download link")
 	}
 

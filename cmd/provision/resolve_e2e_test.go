@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -346,5 +347,47 @@ pack = "http://files.sim/cd/pack"
 	}
 	if strings.Contains(out, "SafeTensor\"") || strings.Contains(out, "format=SafeTensor.") {
 		t.Errorf("a name came from the link's query:\n%s", out)
+	}
+}
+
+// TestWebPageIsNeverSaved is CASES.md C9 through the command: a /resolve/
+// link answering 635 bytes of text/html, and a CivitAI-looking download
+// answering a JSON error with 200, end in one sentence naming the entry,
+// exit 1, and nothing in the folder.
+func TestWebPageIsNeverSaved(t *testing.T) {
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".json-error") {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"error":"Unauthorized","message":"log in"}`))
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = w.Write([]byte("<!DOCTYPE html><html>" + strings.Repeat(" ", 635-21)))
+	}))
+	defer page.Close()
+	h := newHarness(t, sim.Config{})
+	m := h.manifest(`
+[models.checkpoints]
+m = "` + page.URL + `/org/repo/resolve/main/m.safetensors"
+j = { url = "` + page.URL + `/api/download/models/9.json-error", filename = "j.safetensors" }
+`)
+	code, out := h.run(context.Background(), "run", m)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	for _, want := range []string{
+		"models.checkpoints.m: " + page.URL + "/org/repo/resolve/main/m.safetensors answered " +
+			"with a text/html document, not the file m.safetensors; the link points to a web " +
+			"page; use the file's direct download link",
+		"models.checkpoints.j: " + page.URL + "/api/download/models/9.json-error answered " +
+			"with an application/json document, not the file j.safetensors",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Join(h.models, "checkpoints"))
+	if len(entries) != 0 {
+		t.Errorf("the checkpoints folder holds %d entries, want none", len(entries))
 	}
 }
