@@ -110,8 +110,8 @@ func (r *lineReporter) tick(now time.Time) {
 			continue
 		}
 		if sz := it.prog.Size(); sz > 0 && cur >= sz {
-			r.printf("verifying", "%s  all %s received; syncing and checking", it.label,
-				store.HumanBytes(sz))
+			r.printf("finishing", "%s  all %s received; closing, syncing, verifying",
+				it.label, store.HumanBytes(sz))
 			continue
 		}
 		r.printf("downloading", "%s  %s", it.label, progressText(cur, it.prog.Size(), speed))
@@ -261,7 +261,7 @@ func (f *fileBar) rate(decor.Statistics) string {
 	speed := math.Float64frombits(f.speed.Load())
 	done, size := f.done.Load(), f.size.Load()
 	if size > 0 && done >= size {
-		return "syncing, verifying"
+		return "finishing"
 	}
 	out := store.HumanBytes(int64(speed)) + "/s"
 	if size > 0 && speed > 1 {
