@@ -283,3 +283,46 @@ ultra = "http://files.sim/models/4x-UltraSharp.pth"
 		t.Errorf("plan after a run:\n%s", out)
 	}
 }
+
+// TestPlanManifestMistakes: mistakes the manifest itself shows are all
+// reported at once, one line each naming the file, the entry, the field
+// and the fix, with exit 2 and before any request.
+func TestPlanManifestMistakes(t *testing.T) {
+	h := newHarness(t, sim.Config{})
+	m := h.manifest(`
+[models.checkpoints]
+a = { repo = "just-a-name", file = "x.safetensors" }
+b = { source = "civitai", model_id = "abc" }
+c = { url = "ftp://x/y" }
+d = { repo = "o/r", file = "x", sha256 = "123" }
+e = { url = "https://x/${NOPE}" }
+f = { repo = "o/r", fil = "x" }
+[models.lorra]
+g = "https://x/y.safetensors"
+`)
+	code, out := h.run(context.Background(), "plan", m)
+	want := []string{
+		"provision: " + m + `: models.checkpoints.a: field repo: "just-a-name" is not ` +
+			`"owner/name"; write it as the model page shows it, e.g. ` +
+			`"stabilityai/stable-diffusion-xl-base-1.0"`,
+		m + `: models.checkpoints.b: field model_id: "abc" is not a number; use the version ` +
+			`id from the download link (?modelVersionId=288982)`,
+		m + `: models.checkpoints.c: field url: "ftp://x/y" is not an http(s) URL; write the ` +
+			`full link, e.g. "https://host/path/model.safetensors"`,
+		m + `: models.checkpoints.d: field sha256: "123" is not a sha256; write its 64 hex ` +
+			`digits (a "sha256:" prefix is fine)`,
+		m + `: models.checkpoints.e: field url: environment variable NOPE is not set (used as ` +
+			`${NOPE}); export it before running provision`,
+		m + `: models.checkpoints.f: field fil: unknown field; did you mean file?`,
+		m + `: models.checkpoints.f: huggingface entry needs file (or download_all = true)`,
+		m + `: models.lorra: unknown category "lorra" (did you mean lora?); valid categories: ` +
+			`checkpoints, lora, vae, embeddings, controlnet, upscale_models, inpaint, ` +
+			`text_encoder, hypernetworks, clip_vision`,
+	}
+	if code != 2 || out != strings.Join(want, "\n")+"\n" {
+		t.Errorf("exit %d, output\n%s\nwant exit 2 and\n%s", code, out, strings.Join(want, "\n"))
+	}
+	if n := len(h.sim.Stats().Log); n != 0 {
+		t.Errorf("%d requests for a manifest that does not validate", n)
+	}
+}
