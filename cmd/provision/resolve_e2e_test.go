@@ -391,3 +391,42 @@ j = { url = "` + page.URL + `/api/download/models/9.json-error", filename = "j.s
 		t.Errorf("the checkpoints folder holds %d entries, want none", len(entries))
 	}
 }
+
+// TestHeadersStayOnTheirHost: an entry's custom headers and the tokens go
+// only to the host they were written for, through the whole command: the
+// hub gets them, the CDN and CivitAI's storage (other hosts, reached by
+// redirect) never do, and the files still arrive.
+func TestHeadersStayOnTheirHost(t *testing.T) {
+	h := newHarness(t, sim.Config{})
+	h.withTokens()
+	h.env["MY_KEY"] = sim.DemoAPIKey
+	m := h.manifest(`
+[models.checkpoints]
+sdxl = { url = "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/sd_xl_base_1.0.safetensors", headers = { X-Api-Key = "${MY_KEY}" } }
+flux = { repo = "black-forest-labs/FLUX.1-dev", file = "flux1-dev.safetensors" }
+[models.lora]
+walled = { model_id = "42" }
+[models.vae]
+private = { url = "http://files.sim/private/model.safetensors", headers = { X-Api-Key = "${MY_KEY}" } }
+`)
+	code, out := h.run(context.Background(), "run", m)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	st := h.sim.Stats()
+	for _, kind := range []string{"cdn", "storage"} {
+		for _, name := range []string{"X-Api-Key", "Authorization"} {
+			if seen := st.Seen(kind, name); len(seen) > 0 {
+				t.Errorf("%d %s requests carried %s", len(seen), kind, name)
+			}
+		}
+	}
+	if len(st.Seen("files", "X-Api-Key")) == 0 || len(st.Seen("hub.resolve", "X-Api-Key")) == 0 {
+		t.Error("the headers did not reach the hosts they were written for")
+	}
+	if st.Requests["cdn"] == 0 || st.Requests["storage"] == 0 {
+		t.Errorf("requests %v: the test did not cross hosts", st.Requests)
+	}
+	h.wantFile("vae/model.safetensors", h.sim.Catalog.File("private/model.safetensors").SHA256())
+	h.wantFile("loras/"+h.sim.Catalog.Version(42).Files[0].Name, h.civitDigest(42))
+}
