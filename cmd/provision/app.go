@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -102,6 +103,13 @@ func newApp(env *environment) *cli.App {
 				Action: env.simCmd,
 			},
 			{
+				Name: "bench",
+				Usage: "measure downloads from the simulator (in a child process) or --url: " +
+					"MB/s, ideal, client CPU per GiB, peak RSS",
+				Flags:  benchFlags(),
+				Action: env.benchCmd,
+			},
+			{
 				Name:   "demo",
 				Usage:  "provision the bundled example manifest from the built-in simulator into ./models",
 				Flags:  runFlags(),
@@ -140,7 +148,8 @@ func reorderArgs(args []string) []string {
 		return args
 	}
 	valueFlags := map[string]bool{}
-	for _, f := range append(transferFlags(), &cliOutput) {
+	for _, f := range slices.Concat(transferFlags(), []cli.Flag{&cliOutput}, simFlags(),
+		benchFlags()) {
 		if _, isBool := f.(*cli.BoolFlag); isBool {
 			continue
 		}

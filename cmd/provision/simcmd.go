@@ -20,6 +20,8 @@ func (env *environment) simCmd(c *cli.Context) error {
 	if n := c.Int64("scale"); n > 1 {
 		cat.Scale(n)
 	}
+	bench := benchFiles(c.Int("files"), c.Int64("size"))
+	cat.Files = append(cat.Files, bench...)
 	s, err := sim.Start(sim.Config{
 		Catalog:   cat,
 		TotalRate: c.Int64("total-rate"),
@@ -27,6 +29,7 @@ func (env *environment) simCmd(c *cli.Context) error {
 			ConnRate:  c.Int64("conn-rate"),
 			Latency:   c.Duration("latency"),
 			DropEvery: c.Int64("drop-every"),
+			DropReset: c.Bool("drop-reset"),
 		},
 	})
 	if err != nil {
@@ -56,6 +59,9 @@ func (env *environment) simCmd(c *cli.Context) error {
 		fmt.Fprintf(env.stdout, "export %s\n", kv)
 	}
 	fmt.Fprintf(env.stdout, "export FILES_URL=%s\nexport CDN_URL=%s\n", s.FilesURL, s.CDNURL)
+	for _, f := range bench {
+		fmt.Fprintf(env.stdout, "# file %s/%s %d\n", s.FilesURL, f.Name, f.Size)
+	}
 	fmt.Fprintln(env.stdout, "# serving on loopback; Ctrl-C to stop")
 	<-c.Context.Done()
 	return nil
@@ -70,5 +76,25 @@ func simFlags() []cli.Flag {
 			Usage: "wait before every answer carrying file bytes"},
 		&cli.Int64Flag{Name: "drop-every", Usage: "cut a connection every N bytes of a file"},
 		&cli.StringFlag{Name: "manifests", Usage: "write the example manifests into this folder"},
+		&cli.BoolFlag{Name: "drop-reset", Usage: "drop connections with a TCP reset, not a FIN"},
+		&cli.Int64Flag{Name: "size", Usage: "also serve --files plain files of this many bytes " +
+			"at FILES_URL/bench/fNN.bin (listed as '# file URL SIZE' lines)"},
+		&cli.IntFlag{Name: "files", Value: 1, Usage: "how many files of --size to serve"},
 	}
 }
+
+// benchFiles returns n plain files of size bytes for benchmarks, none when
+// size is not positive. BenchFileName names them.
+func benchFiles(n int, size int64) []*sim.PlainFile {
+	if size <= 0 {
+		return nil
+	}
+	fs := make([]*sim.PlainFile, n)
+	for i := range fs {
+		fs[i] = &sim.PlainFile{Name: benchFileName(i), Size: size}
+	}
+	return fs
+}
+
+// benchFileName is the path of the i-th benchmark file under FILES_URL.
+func benchFileName(i int) string { return fmt.Sprintf("bench/f%02d.bin", i) }
