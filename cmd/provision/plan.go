@@ -85,7 +85,8 @@ func failKind(err error) string {
 
 // plan resolves every entry and shows what a run would do, fetching no
 // model bytes. It exits 1 when some entry would fail.
-func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest, asJSON bool) error {
+func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest,
+	asJSON bool) error {
 	ctx := c.Context
 	logger, closeLog, err := env.openLog(cfg)
 	if err != nil {

@@ -18,8 +18,10 @@ const mistakes = `
 [models.checkpoints]
 sdxl = { repo = "stabilityai/stable-diffusion-xl-base-1.0", file = "sd_xl_base_1.0.safetensors" }
 flux = { repo = "black-forest-labs/FLUX.1-dev", file = "flux1-dev.safetensors" }
-typo-file = { repo = "stabilityai/stable-diffusion-xl-base-1.0", file = "sd_xl_base_1.safetensors" }
-bad-rev = { repo = "stabilityai/stable-diffusion-xl-base-1.0", file = "sd_xl_base_1.0.safetensors", revision = "v9", filename = "old.safetensors" }
+typo-file = { repo = "stabilityai/stable-diffusion-xl-base-1.0",
+  file = "sd_xl_base_1.safetensors" }
+bad-rev = { repo = "stabilityai/stable-diffusion-xl-base-1.0",
+  file = "sd_xl_base_1.0.safetensors", revision = "v9", filename = "old.safetensors" }
 private = { repo = "acme/private-model", file = "model.safetensors" }
 model-id = { source = "civitai", model_id = "100" }
 [models.lora]
@@ -48,7 +50,8 @@ func TestPlanOneLinePerMistake(t *testing.T) {
 	hub, civ, files := h.sim.HubURL, h.sim.CivitAIURL, h.sim.FilesURL
 	want := []string{
 		"models.checkpoints.flux: HuggingFace says black-forest-labs/FLUX.1-dev is gated " +
-			"and needs a token; no token was sent; set HF_TOKEN to a token of an account that accepted the " +
+			"and needs a token; no token was sent; set HF_TOKEN to a token of an account " +
+			"that accepted the " +
 			"license at " + hub + "/black-forest-labs/FLUX.1-dev",
 		"models.checkpoints.typo-file: HuggingFace repo stabilityai/stable-diffusion-xl-base-1.0 " +
 			"has no file sd_xl_base_1.safetensors at revision main (no token was sent); check " +
@@ -198,7 +201,8 @@ func TestPlanJSON(t *testing.T) {
 [models.checkpoints]
 sdxl = { repo = "stabilityai/stable-diffusion-xl-base-1.0", file = "sd_xl_base_1.0.safetensors" }
 [models.vae]
-sdxl-vae = { repo = "madebyollin/sdxl-vae-fp16-fix", file = "sdxl_vae.safetensors", optional = true }
+sdxl-vae = { repo = "madebyollin/sdxl-vae-fp16-fix", file = "sdxl_vae.safetensors",
+  optional = true }
 [models.lora]
 archived = { model_id = "44" }
 `)

@@ -250,7 +250,8 @@ early = { model_id = "43" }
 disabled = { model_id = "45" }
 ok = { model_id = "135867" }
 [models.vae]
-wrong-key = { url = "http://files.sim/private/model.safetensors", headers = { X-Api-Key = "${MY_KEY}" } }
+wrong-key = { url = "http://files.sim/private/model.safetensors",
+  headers = { X-Api-Key = "${MY_KEY}" } }
 gone = "http://files.sim/none.safetensors?token=` + query + `"
 page = "http://files.sim/github.com/someone/models/tree/main?access_token=` + query + `"
 `)
@@ -401,13 +402,18 @@ func TestHeadersStayOnTheirHost(t *testing.T) {
 	h.withTokens()
 	h.env["MY_KEY"] = sim.DemoAPIKey
 	m := h.manifest(`
-[models.checkpoints]
-sdxl = { url = "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/sd_xl_base_1.0.safetensors", headers = { X-Api-Key = "${MY_KEY}" } }
-flux = { repo = "black-forest-labs/FLUX.1-dev", file = "flux1-dev.safetensors" }
+[models.checkpoints.sdxl]
+url = "https://huggingface.co/stabilityai/stable-diffusion-xl-base-1.0/resolve/main/` +
+		`sd_xl_base_1.0.safetensors"
+headers = { X-Api-Key = "${MY_KEY}" }
+[models.checkpoints.flux]
+repo = "black-forest-labs/FLUX.1-dev"
+file = "flux1-dev.safetensors"
 [models.lora]
 walled = { model_id = "42" }
 [models.vae]
-private = { url = "http://files.sim/private/model.safetensors", headers = { X-Api-Key = "${MY_KEY}" } }
+private = { url = "http://files.sim/private/model.safetensors",
+  headers = { X-Api-Key = "${MY_KEY}" } }
 `)
 	code, out := h.run(context.Background(), "run", m)
 	if code != 0 {
