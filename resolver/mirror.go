@@ -16,10 +16,15 @@ import (
 
 // mirrorHosts are the real hosts a loopback mirror may serve.
 var mirrorHosts = map[string]bool{
-	"drive.google.com": true, "drive.usercontent.google.com": true,
-	"github.com": true, "www.github.com": true, "raw.githubusercontent.com": true,
-	"media.githubusercontent.com": true,
-	"dropbox.com":                 true, "www.dropbox.com": true, "dl.dropboxusercontent.com": true,
+	"drive.google.com":             true,
+	"drive.usercontent.google.com": true,
+	"github.com":                   true,
+	"www.github.com":               true,
+	"raw.githubusercontent.com":    true,
+	"media.githubusercontent.com":  true,
+	"dropbox.com":                  true,
+	"www.dropbox.com":              true,
+	"dl.dropboxusercontent.com":    true,
 }
 
 // unmirror splits a loopback mirror URL into the mirror's base
