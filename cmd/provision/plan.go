@@ -28,7 +28,7 @@ func (env *environment) planCmd(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return env.plan(c, cfg, m, c.Bool(flagJSON))
+	return env.plan(c, cfg, m, cfg.JSON) // --json or PROVISION_JSON
 }
 
 // planRow is one line of the plan, also its JSON form.

@@ -261,6 +261,13 @@ sdxl-vae = { repo = "madebyollin/sdxl-vae-fp16-fix", file = "sdxl_vae.safetensor
 	if !bytes.Contains([]byte(out), []byte(`"sha256_known": true`)) {
 		t.Error("field names changed")
 	}
+
+	// PROVISION_JSON=true is the same as --json.
+	h.env["PROVISION_JSON"] = "true"
+	if code, env := h.run(context.Background(), "plan", m); code != 1 ||
+		!strings.HasPrefix(env, "{\n") {
+		t.Errorf("PROVISION_JSON=true: exit %d:\n%s", code, env)
+	}
 }
 
 // TestPlanPresentAndFreeSpace: after a run, plan shows the files present
