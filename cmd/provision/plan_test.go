@@ -31,6 +31,7 @@ archived = { model_id = "44" }
 no-downloads = { model_id = "45" }
 ambiguous = { model_id = "202", format = "SafeTensor" }
 no-match = { model_id = "202", fp = "bf16" }
+no-version = { model_id = "999999" }
 page = "http://files.sim/github.com/someone/models/tree/main"
 gone = "http://files.sim/nothing/here.safetensors"
 [models.vae]
@@ -87,6 +88,8 @@ func TestPlanOneLinePerMistake(t *testing.T) {
 			"2.0 MB, primary); 2 (multiFormat_v20_fp8.safetensors, Model, SafeTensor, fp8, " +
 			"pruned, 1.0 MB); 3 (multiFormat_v20_vae.safetensors, VAE, SafeTensor, fp16, " +
 			"160 KB); set file_id, type, format, fp or size to match one",
+		"models.lora.no-version: CivitAI has no model version 999999; model_id must be a " +
+			"version id: the number after modelVersionId= in the model page's address",
 		"models.lora.page: " + files + "/github.com/someone/models/tree/main has no file " +
 			"there (404); check the url",
 		"models.lora.gone: " + files + "/nothing/here.safetensors has no file there (404); " +
@@ -126,6 +129,7 @@ func TestPlanOneLinePerMistake(t *testing.T) {
 		"models.lora.no-downloads":     "will fail: access not granted",
 		"models.lora.ambiguous":        "will fail: several files match",
 		"models.lora.no-match":         "will fail: no file matches",
+		"models.lora.no-version":       "will fail: version not found",
 		"models.lora.page":             "will fail: file not found",
 		"models.lora.gone":             "will fail: file not found",
 		"models.vae.private":           "will fail: token required",
@@ -153,12 +157,12 @@ func TestPlanOneLinePerMistake(t *testing.T) {
 	}
 	wantTokens := "\ntokens:\n" +
 		"  HF_TOKEN: not set, used by 5 entries; needed by models.checkpoints.flux\n" +
-		"  CIVITAI_TOKEN: not set, used by 7 entries; needed by models.lora.walled\n" +
+		"  CIVITAI_TOKEN: not set, used by 8 entries; needed by models.lora.walled\n" +
 		"to fetch: "
 	if !strings.Contains(out, wantTokens) {
 		t.Errorf("no tokens lines %q:\n%s", wantTokens, out)
 	}
-	if !strings.HasSuffix(out, "provision: 14 entries would fail\n") {
+	if !strings.HasSuffix(out, "provision: 15 entries would fail\n") {
 		t.Errorf("the last line should count the failures:\n%s", out)
 	}
 }
