@@ -124,6 +124,10 @@ func newPipeline(cfg *config, rep reporter, log *slog.Logger) (*pipeline, error)
 			Connections: cfg.Connections,
 			MaxRate:     cfg.MaxRate,
 			UserAgent:   userAgent,
+			// Commits are cheap (the store still syncs once per 8 MiB
+			// in all); committing every MiB halves what a kill -9
+			// costs (bench/crash: 84 -> 44 MiB per kill at 16 conns).
+			CommitEvery: 1 << 20,
 		})),
 		rep: rep,
 		log: log,
