@@ -124,17 +124,21 @@ func StartServer(ctx context.Context, exe string, args []string) (*Server, error
 	return s, nil
 }
 
-// parseFileLine reads "# file URL SIZE".
+// parseFileLine reads "# file URL SIZE [SHA256]".
 func parseFileLine(line string) (File, bool) {
 	f := strings.Fields(line)
-	if len(f) != 4 || f[0] != "#" || f[1] != "file" {
+	if len(f) < 4 || len(f) > 5 || f[0] != "#" || f[1] != "file" {
 		return File{}, false
 	}
 	n, err := strconv.ParseInt(f[3], 10, 64)
 	if err != nil {
 		return File{}, false
 	}
-	return File{URL: f[2], Size: n}, true
+	file := File{URL: f[2], Size: n}
+	if len(f) == 5 {
+		file.SHA256 = f[4]
+	}
+	return file, true
 }
 
 // Stop interrupts the server and waits for it to exit (killing it after

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -35,9 +36,11 @@ func (env *environment) benchCmd(c *cli.Context) error {
 	var files []bench.File
 	if urls := c.StringSlice("url"); len(urls) > 0 {
 		for _, u := range urls {
-			n, err := probeSize(ctx, u)
-			if err != nil {
-				return err
+			n := k.Size // given: no HEAD before the clock runs
+			if !c.IsSet("size") {
+				if n, err = probeSize(ctx, u); err != nil {
+					return err
+				}
 			}
 			files = append(files, bench.File{URL: u, Size: n, SHA256: c.String("sha256")})
 		}
@@ -70,6 +73,17 @@ func (env *environment) benchCmd(c *cli.Context) error {
 
 	fmt.Fprintf(env.stdout, "bench: %s, %d connections%s\n", describeKnobs(k), conns,
 		rateNote(maxRate))
+	if p := c.String("cpuprofile"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var runs []bench.Result
 	for i := range max(c.Int("repeat"), 1) {
 		r, err := bench.Run(ctx, bench.Options{Files: files, Dir: c.String("dir"),
@@ -190,7 +204,8 @@ func probeSize(ctx context.Context, u string) (int64, error) {
 
 func benchFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "size", Value: "1GiB", Usage: "bytes per simulated file"},
+		&cli.StringFlag{Name: "size", Value: "1GiB",
+			Usage: "bytes per simulated file (with --url: the size, else asked with HEAD)"},
 		&cli.IntFlag{Name: "files", Value: 1, Usage: "how many simulated files"},
 		&cli.StringFlag{Name: "conn-rate", Value: "0",
 			Usage: "simulator cap per connection, such as 25MB/s (0 = none)"},
@@ -210,5 +225,6 @@ func benchFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "verify", Value: true,
 			Usage: "check the sha256 of simulated files (--verify=false: size only)"},
 		&cli.IntFlag{Name: "repeat", Value: 1, Usage: "runs; the median is reported"},
+		&cli.StringFlag{Name: "cpuprofile", Usage: "write a pprof CPU profile of the runs here"},
 	}
 }

@@ -60,7 +60,11 @@ func (env *environment) simCmd(c *cli.Context) error {
 	}
 	fmt.Fprintf(env.stdout, "export FILES_URL=%s\nexport CDN_URL=%s\n", s.FilesURL, s.CDNURL)
 	for _, f := range bench {
-		fmt.Fprintf(env.stdout, "# file %s/%s %d\n", s.FilesURL, f.Name, f.Size)
+		line := fmt.Sprintf("# file %s/%s %d", s.FilesURL, f.Name, f.Size)
+		if c.Bool("digest") {
+			line += " " + f.SHA256()
+		}
+		fmt.Fprintln(env.stdout, line)
 	}
 	fmt.Fprintln(env.stdout, "# serving on loopback; Ctrl-C to stop")
 	<-c.Context.Done()
@@ -80,6 +84,7 @@ func simFlags() []cli.Flag {
 		&cli.Int64Flag{Name: "size", Usage: "also serve --files plain files of this many bytes " +
 			"at FILES_URL/bench/fNN.bin (listed as '# file URL SIZE' lines)"},
 		&cli.IntFlag{Name: "files", Value: 1, Usage: "how many files of --size to serve"},
+		&cli.BoolFlag{Name: "digest", Usage: "add each --size file's sha256 to its line"},
 	}
 }
 
