@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"provision/bench/sim"
+	"provision/internal/netx"
 )
 
 // startSim runs the bench simulator with its default catalog for one test.
@@ -67,7 +68,7 @@ func TestCivitAILoginWall(t *testing.T) {
 	tg, f := ts[0], civFileOf(t, s, 42, 42)
 	if !strings.HasPrefix(tg.URL, s.CDNURL+"/storage/") || tg.Header != nil ||
 		strings.Contains(tg.URL, "token") || strings.Contains(tg.URL, sim.DemoCivitAIToken) {
-		t.Fatalf("URL %s header %v", tg.URL, tg.Header)
+		t.Fatalf("URL %s (redacted), header set: %v", netx.Redact(tg.URL), tg.Header != nil)
 	}
 	if tg.Rel != "loginwall_lora.safetensors" || tg.Size != f.Size || tg.SHA256 != f.SHA256() {
 		t.Fatalf("target %+v, want %d bytes %s", tg, f.Size, f.SHA256())
