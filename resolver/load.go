@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"provision/internal/netx"
 )
@@ -26,7 +27,7 @@ const MaxManifestSize = 1 << 20
 // HuggingFace host), so GitHub, Google Drive, Dropbox and HuggingFace page
 // links work as pasted, then fetched with one GET through client (nil
 // means a client that follows redirects but drops credentials when they
-// leave the first host). The manifest's Origin is src, redacted.
+// leave the first host, and gives up after a minute). The manifest's Origin is src, redacted.
 //
 // Bodies over MaxManifestSize, non-200 answers and HTML pages are refused
 // with a message saying so. getenv nil means os.Getenv.
@@ -81,12 +82,16 @@ func readManifestFile(name string) ([]byte, error) {
 	return data, nil
 }
 
+// manifestTimeout bounds fetching a manifest with the default client: a
+// server that never answers must not hang a container's start.
+const manifestTimeout = time.Minute
+
 // fetchManifest GETs a manifest URL and returns its body.
 func fetchManifest(ctx context.Context, client *http.Client, src, hfEndpoint string) (
 	[]byte, error) {
 	shown := netx.Redact(src)
 	if client == nil {
-		client = &http.Client{CheckRedirect: netx.CheckRedirect}
+		client = &http.Client{CheckRedirect: netx.CheckRedirect, Timeout: manifestTimeout}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, RewriteLink(src, hfEndpoint),
 		nil)
