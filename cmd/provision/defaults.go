@@ -101,3 +101,21 @@ func parseFolders(s string) (map[string]string, error) {
 	}
 	return out, nil
 }
+
+// takes reports whether the command being run has the flag, so that an
+// environment switch such as PROVISION_JSON only reaches commands that
+// understand it (get has no JSON output). Without a command (tests) it
+// says yes.
+func takes(c *cli.Context, flag string) bool {
+	if c == nil || c.Command == nil || len(c.Command.Flags) == 0 {
+		return true
+	}
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			if n == flag {
+				return true
+			}
+		}
+	}
+	return false
+}

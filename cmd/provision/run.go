@@ -68,7 +68,7 @@ func (env *environment) provision(c *cli.Context, src string) ([]*entryResult, *
 		return nil, nil, err
 	}
 	if cfg.DryRun {
-		return nil, cfg, env.plan(c, cfg, m, false)
+		return nil, cfg, env.plan(c, cfg, m, cfg.JSON)
 	}
 	logger, closeLog, err := env.openLog(cfg)
 	if err != nil {

@@ -75,7 +75,7 @@ func (env *environment) loadConfig(c *cli.Context, s *resolver.Settings) (*confi
 		Layout:    layout,
 		Quiet:     env.boolSetting(c, flagQuiet, "PROVISION_QUIET"),
 		Verbose:   env.boolSetting(c, flagVerbose, "PROVISION_VERBOSE"),
-		JSON:      env.boolSetting(c, flagJSON, "PROVISION_JSON"),
+		JSON:      takes(c, flagJSON) && env.boolSetting(c, flagJSON, "PROVISION_JSON"),
 		DryRun:    isTrue(env.getenv("DRY_RUN")),
 
 		LaunchAnyway: env.boolSetting(c, flagLaunchAnyway, "PROVISION_LAUNCH_ANYWAY"),
