@@ -275,7 +275,9 @@ func (p *pipeline) fetchAll(ctx context.Context, items []*item) {
 			err := p.fetchOne(ctx, it)
 			if err != nil {
 				it.set(statusFailed, err)
-				p.log.Error("file failed", "file", it.label, "entry", it.entry.Key, "err", err)
+				_, _, d := it.snapshot()
+				p.log.Error("file failed", "file", it.label, "entry", it.entry.Key,
+					"fetched", it.fetched, "seconds", d.Seconds(), "err", err)
 			} else {
 				it.set(statusDone, nil)
 				_, _, d := it.snapshot()
