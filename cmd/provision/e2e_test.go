@@ -278,7 +278,7 @@ private = { url = "http://files.sim/private/model.safetensors", headers = { X-Ap
 	for _, secret := range []string{sim.UnapprovedHFToken, "civitai-not-valid-0123",
 		"super-secret-header-value"} {
 		if strings.Contains(out, secret) {
-			t.Errorf("output contains the secret %q:\n%s", secret, out)
+			t.Errorf("output contains a secret (%d bytes long)", len(secret))
 		}
 	}
 	if !strings.Contains(out, "request access") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -59,7 +58,7 @@ func (env *environment) logLaunch(cfg *config, plan launchPlan) {
 // it could not be built) and the error that sets the exit code.
 func (env *environment) provision(c *cli.Context, src string) ([]*entryResult, *config, error) {
 	ctx := c.Context
-	m, err := resolver.LoadManifest(ctx, http.DefaultClient, src, env.getenv)
+	m, err := resolver.LoadManifest(ctx, nil, src, env.getenv)
 	if err != nil {
 		return nil, nil, &exitError{code: exitUsage, msg: err.Error()}
 	}
