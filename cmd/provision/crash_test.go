@@ -205,7 +205,7 @@ func testSignal(t *testing.T, bin string, sig syscall.Signal) {
 	if exists(final) {
 		t.Fatalf("the final file exists after a stop at 300 ms; the test stopped too late")
 	}
-	first := h.sim.Stats().File(h.hubFile().Seed()).Sent
+	first := h.settledSent(h.hubFile().Seed())
 	h.sim.ResetStats()
 
 	p = h.start(bin, m, "--connections", "4")

@@ -84,7 +84,7 @@ func TestDiskFullMidDownload(t *testing.T) {
 		t.Errorf("the failure should name the entry and the full disk:\n%s", out)
 	}
 	h.wantNoFinal("checkpoints/" + faultFile)
-	first := h.sim.Stats().File(f.Seed()).Sent
+	first := h.settledSent(f.Seed())
 	h.sim.ResetStats()
 
 	// The journal vouches only for right bytes.
