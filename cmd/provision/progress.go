@@ -39,7 +39,7 @@ func (env *environment) newReporter(cfg *config) reporter {
 		return &lineReporter{w: env.stdout, quiet: true, track: track, begin: time.Now()}
 	}
 	if f, ok := env.stdout.(*os.File); ok && isTerminal(f.Fd()) {
-		return newBarReporter(f, track)
+		return newBarReporter(f, track, nameWidth(termWidth(f.Fd())))
 	}
 	return newLineReporter(env.stdout, track, 5*time.Second)
 }
@@ -210,6 +210,7 @@ type barReporter struct {
 	p     *mpb.Progress
 	track *tracker
 	begin time.Time
+	names int // columns for a file name
 
 	active atomic.Int32
 
@@ -285,8 +286,19 @@ func (r *barReporter) newBar(name decor.Decorator, f *fileBar, opts ...mpb.BarOp
 	return f
 }
 
-func newBarReporter(w io.Writer, track *tracker) *barReporter {
+// nameWidth is how many columns a file name gets beside its bar: what a
+// terminal of cols columns leaves after counters, bar and speed (about
+// 80), within 16..48.
+func nameWidth(cols int) int {
+	if cols <= 0 {
+		return 48
+	}
+	return min(max(cols-80, 16), 48)
+}
+
+func newBarReporter(w io.Writer, track *tracker, names int) *barReporter {
 	r := &barReporter{
+		names: names,
 		p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(30),
 			mpb.WithRefreshRate(150*time.Millisecond)),
 		track: track, begin: time.Now(),
@@ -355,7 +367,7 @@ func (r *barReporter) start(it *item) {
 	f := &fileBar{last: it.prog.Done(), waiting: func() bool { return r.track.waiting(it) }}
 	f.size.Store(it.target.Size)
 	f.done.Store(it.prog.Done())
-	r.newBar(decor.Name(shorten(it.label, 48), decor.WCSyncWidthR), f)
+	r.newBar(decor.Name(shorten(it.label, r.names), decor.WCSyncWidthR), f)
 	f.bar.SetCurrent(it.prog.Done())
 	r.bars[it] = f
 	r.active.Add(1)
