@@ -44,8 +44,9 @@
 // jitter (Config.Backoff) and a Retry-After on 429/503 is honoured. A
 // dropped or short body continues from its last written byte; a request
 // without a byte for Config.IdleTimeout is aborted and retried (there is
-// no overall deadline). 403/410 call Job.Refresh (at most three times per
-// Fetch, once per expired URL) and continue with the missing ranges.
+// no overall deadline). 403/410 call Job.Refresh (once per expired URL, at
+// most three times in a row without new bytes) and continue with the
+// missing ranges.
 // Attempts count per chunk and start over when an attempt moved the chunk
 // by at least MinSplit bytes; a connection that dropped after delivering
 // bytes is asked again at once. A 429 with Retry-After pauses every request

@@ -46,6 +46,8 @@ type jobState struct {
 	header    http.Header
 	gen       int // bumped by every refresh
 	refreshes int
+	barren    int    // refreshes since bytes last arrived; bounded by maxRefreshes
+	refreshAt int64  // fetched at the last refresh
 	etag      string // the first strong ETag seen; every later one must match
 
 	refreshMu sync.Mutex // one refresh at a time
@@ -307,13 +309,17 @@ func (js *jobState) isRangeless() bool {
 }
 
 // refresh asks Job.Refresh for a new URL after the one p used was refused.
-// Workers refused the same URL share one refresh; after maxRefreshes it
-// returns ErrRefreshLimit.
+// Workers refused the same URL share one refresh; after maxRefreshes in a
+// row that brought no bytes it returns ErrRefreshLimit (a long download may
+// outlive any number of URLs).
 func (js *jobState) refresh(ctx context.Context, p *piece) error {
 	js.refreshMu.Lock()
 	defer js.refreshMu.Unlock()
 	js.mu.Lock()
-	stale, count := p.gen != js.gen, js.refreshes
+	if n := js.fetched.Load(); n > js.refreshAt {
+		js.barren, js.refreshAt = 0, n
+	}
+	stale, count := p.gen != js.gen, js.barren
 	js.mu.Unlock()
 	if stale {
 		return nil // another worker already refreshed this URL
@@ -325,6 +331,7 @@ func (js *jobState) refresh(ctx context.Context, p *piece) error {
 	js.mu.Lock()
 	defer js.mu.Unlock()
 	js.refreshes++
+	js.barren++
 	if err != nil {
 		return fmt.Errorf("refresh url: %w", err)
 	}
