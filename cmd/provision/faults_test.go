@@ -613,3 +613,32 @@ func (h *harness) settledSent(seed string) []span.Range {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A download that outlives many signed URLs (each expiring while more
+// chunks are still to start) completes: the refresh bound is on refreshes
+// that bring no bytes, not on the length of the download. The sim's clock
+// runs 20 times fast, so a URL valid for 5 s lasts a quarter of a second.
+func TestFaultSignedURLExpiresManyTimes(t *testing.T) {
+	const size = 12 << 20
+	base := time.Now()
+	cat := &sim.Catalog{Repos: []*sim.Repo{{ID: faultRepo, Files: []*sim.RepoFile{
+		{Path: faultFile, Size: size}, {Path: otherFile, Size: 1}}}}}
+	h := newHarness(t, sim.Config{Catalog: cat, Now: func() time.Time {
+		return base.Add(time.Since(base) * 20)
+	}})
+	setTuning(t, func(c *engine.Config) {
+		c.Backoff = func(int) time.Duration { return 5 * time.Millisecond }
+	})
+	h.faults(faultKey, sim.Faults{URLLifetime: 5 * time.Second, DropEvery: 1 << 20,
+		ConnRate: 8 << 20})
+	if code, out := h.run(context.Background(), "run", h.hubManifest(),
+		"--connections", "1"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+	h.wantHub()
+	st := h.sim.Stats()
+	if n := st.Requests["hub.resolve"]; n <= 4 {
+		t.Errorf("%d resolves; the test wants more than the 3 refreshes in a row allowed", n)
+	}
+	assertRefetch(t, st.File(h.hubFile().Seed()), size, 0)
+}
