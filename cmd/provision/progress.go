@@ -93,13 +93,18 @@ func (r *lineReporter) tick(now time.Time) {
 	defer r.mu.Unlock()
 	var done, size, moved int64
 	var dt time.Duration
+	moving := 0
 	for _, it := range sortedItems(r.active) {
 		last := r.active[it]
 		cur := it.prog.Done()
 		dt = now.Sub(last.at)
 		speed := float64(cur-last.bytes) / dt.Seconds()
 		r.active[it] = sample{now, cur}
-		done, size, moved = done+cur, size+max(it.prog.Size(), 0), moved+cur-last.bytes
+		sz := it.prog.Size()
+		if sz <= 0 {
+			sz = it.target.Size
+		}
+		done, size, moved = done+cur, size+max(sz, 0), moved+cur-last.bytes
 		if r.track.waiting(it) {
 			// Once per file: a long queue would otherwise repeat every tick.
 			if !r.saidQueued[it] {
@@ -109,14 +114,15 @@ func (r *lineReporter) tick(now time.Time) {
 			}
 			continue
 		}
-		if sz := it.prog.Size(); sz > 0 && cur >= sz {
+		moving++
+		if sz > 0 && cur >= sz {
 			r.printf("finishing", "%s  all %s received; closing, syncing, verifying",
 				it.label, store.HumanBytes(sz))
 			continue
 		}
-		r.printf("downloading", "%s  %s", it.label, progressText(cur, it.prog.Size(), speed))
+		r.printf("downloading", "%s  %s", it.label, progressText(cur, sz, speed))
 	}
-	if len(r.active) > 1 && dt > 0 {
+	if moving > 0 && len(r.active) > 1 && dt > 0 {
 		r.printf("total", "%d files  %s", len(r.active),
 			progressText(done, size, float64(moved)/dt.Seconds()))
 	}
