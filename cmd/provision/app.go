@@ -64,8 +64,10 @@ func newApp(env *environment) *cli.App {
 		Name:  "provision",
 		Usage: "download AI model files onto a GPU host, fast, verified and resumable",
 		Description: "Reads a TOML manifest of HuggingFace, CivitAI and URL entries and puts " +
-			"every file into the models folder.\nExit codes: 0 all present, 1 some failed, " +
-			"2 bad usage or manifest, 130 interrupted (rerun resumes).",
+			"every file into the models folder; then, given -- CMD ARGS..., starts the UI:\n" +
+			"   provision run \"$PROVISION_URL\" -- python entry_with_update.py --listen\n" +
+			"Exit codes: 0 all present, 1 some failed, 2 bad usage or manifest, " +
+			"127 the command after -- cannot start, 130 interrupted (rerun resumes).",
 		Writer:          stdout,
 		ErrWriter:       stderr,
 		HideHelpCommand: true,

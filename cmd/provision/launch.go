@@ -12,7 +12,8 @@ import (
 
 // implicitRun makes "provision CONFIG [-- CMD...]" mean "provision run
 // CONFIG [-- CMD...]": a first argument that is neither a command nor a
-// flag is a manifest.
+// flag, and looks like a path or URL (it has a '.', '/' or '\\'), is a
+// manifest.
 func implicitRun(args []string) []string {
 	if len(args) < 2 || strings.HasPrefix(args[1], "-") && args[1] != "--" {
 		return args
@@ -22,8 +23,8 @@ func implicitRun(args []string) []string {
 			return args
 		}
 	}
-	if args[1] == "help" || args[1] == "h" {
-		return args
+	if a := args[1]; a != "--" && !strings.ContainsAny(a, "./\\") {
+		return args // not a path or URL: let the command line say it is unknown
 	}
 	return append([]string{args[0], "run"}, args[1:]...)
 }

@@ -179,6 +179,8 @@ func TestImplicitRun(t *testing.T) {
 		"provision plan my.toml":           "provision plan my.toml",
 		"provision --help":                 "provision --help",
 		"provision help":                   "provision help",
+		"provision rnu":                    "provision rnu",
+		"provision ./models.toml":          "provision run ./models.toml",
 		"provision":                        "provision",
 	}
 	for in, want := range cases {
