@@ -150,7 +150,28 @@ func recordVerified(path string, fi os.FileInfo, sha string) {
 //
 // A missing file is (false, nil). A path that is not a regular file (a
 // folder, a device) is an error naming it; symbolic links are followed.
+// When the file is present and no .part is beside it, a leftover journal
+// (from a process killed just after its rename) is removed.
 func Present(ctx context.Context, final string, size int64, sha256 string) (bool, error) {
+	ok, err := present(ctx, final, size, sha256)
+	if ok {
+		removeOrphanJournal(final)
+	}
+	return ok, err
+}
+
+// removeOrphanJournal removes the journal of a file that is in place when
+// no .part is beside it: a process killed between Finish's rename and the
+// journal's removal leaves one, and nothing else ever would.
+func removeOrphanJournal(final string) {
+	if _, err := os.Lstat(final + PartSuffix); !errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	os.Remove(final + JournalSuffix)
+	os.Remove(final + JournalSuffix + ".tmp")
+}
+
+func present(ctx context.Context, final string, size int64, sha256 string) (bool, error) {
 	fi, err := os.Stat(final)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil

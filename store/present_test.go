@@ -122,3 +122,34 @@ func TestPresentCanceled(t *testing.T) {
 		t.Fatalf("Present with a canceled ctx = %v", err)
 	}
 }
+
+// TestPresentRemovesOrphanJournal: a journal left beside a finished file
+// (killed between the rename and the journal's removal) goes once the file
+// is found present, but not while a .part is beside it.
+func TestPresentRemovesOrphanJournal(t *testing.T) {
+	data := content(10_000, 3)
+	final := filepath.Join(t.TempDir(), "m.bin")
+	if err := os.WriteFile(final, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	journal := final + JournalSuffix
+	os.WriteFile(journal, []byte("stale"), 0o644)
+	os.WriteFile(final+PartSuffix, nil, 0o644)
+	if ok, err := Present(context.Background(), final, 10_000, sum(data)); !ok || err != nil {
+		t.Fatalf("Present = %v, %v", ok, err)
+	}
+	if _, err := os.Stat(journal); err != nil {
+		t.Fatalf("a journal beside a .part was removed: %v", err)
+	}
+	os.Remove(final + PartSuffix)
+	if ok, _ := Present(context.Background(), final, 10_001, ""); ok {
+		t.Fatal("a file of another size is present")
+	}
+	if _, err := os.Stat(journal); err != nil {
+		t.Fatalf("the journal of a file that is not present was removed: %v", err)
+	}
+	if ok, err := Present(context.Background(), final, 10_000, sum(data)); !ok || err != nil {
+		t.Fatalf("Present = %v, %v", ok, err)
+	}
+	assertGone(t, journal)
+}
