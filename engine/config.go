@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
@@ -168,6 +169,22 @@ func newTransport(conns int) *http.Transport {
 // hungry says the caller has a chunk waiting for the slot (not just the
 // hope of splitting one); while such callers wait, nobody splits.
 func (e *Engine) acquire(ctx context.Context, hungry bool) error {
+	return e.acquireFor(ctx, hungry, nil)
+}
+
+// errJobOver is acquireFor's answer when the job it was waiting for has
+// finished meanwhile.
+var errJobOver = errors.New("job has no work left")
+
+// acquireFor is acquire for a worker that waits only in the hope of work:
+// it gives up with errJobOver as soon as over is closed, so a job whose
+// last byte has landed does not wait for other jobs to free a slot.
+func (e *Engine) acquireFor(ctx context.Context, hungry bool, over <-chan struct{}) error {
+	select {
+	case <-over:
+		return errJobOver
+	default:
+	}
 	select {
 	case e.slots <- struct{}{}:
 		return nil
@@ -180,6 +197,8 @@ func (e *Engine) acquire(ctx context.Context, hungry bool) error {
 	select {
 	case e.slots <- struct{}{}:
 		return nil
+	case <-over:
+		return errJobOver
 	case <-ctx.Done():
 		return ctx.Err()
 	}

@@ -50,6 +50,11 @@ type jobState struct {
 	refreshAt int64  // fetched at the last refresh
 	etag      string // the first strong ETag seen; every later one must match
 
+	// over is closed once no piece is queued or running: the job's
+	// workers waiting for a connection slot stop waiting.
+	over     chan struct{}
+	overOnce sync.Once
+
 	refreshMu sync.Mutex // one refresh at a time
 	fetched   atomic.Int64
 	requests  atomic.Int64
@@ -75,7 +80,8 @@ func (e *Engine) Fetch(ctx context.Context, j *Job) (Result, error) {
 	if j.Out == nil {
 		return Result{}, &FetchError{Name: j.Name, Err: errors.New("job has no output")}
 	}
-	js := &jobState{e: e, j: j, size: j.Size, url: j.URL, header: j.Header, etag: j.IfMatch}
+	js := &jobState{e: e, j: j, size: j.Size, url: j.URL, header: j.Header, etag: j.IfMatch,
+		over: make(chan struct{})}
 	if j.Size < 0 {
 		js.queue = []*piece{{end: unknownEnd, stream: true}}
 	} else {
@@ -125,7 +131,10 @@ func (js *jobState) result() Result {
 // piece, and repeats until the job has nothing left for it.
 func (js *jobState) work(ctx context.Context) error {
 	for {
-		if err := js.e.acquire(ctx, js.queued()); err != nil {
+		if err := js.e.acquireFor(ctx, js.queued(), js.over); err != nil {
+			if errors.Is(err, errJobOver) {
+				return nil
+			}
 			return err
 		}
 		p, later := js.take()

@@ -161,7 +161,8 @@ func (js *jobState) queued() bool {
 	return len(js.queue) > 0
 }
 
-// finish removes p from the running pieces.
+// finish removes p from the running pieces, and ends the job's waiting
+// when nothing is left to run.
 func (js *jobState) finish(p *piece) {
 	js.mu.Lock()
 	defer js.mu.Unlock()
@@ -170,6 +171,9 @@ func (js *jobState) finish(p *piece) {
 			js.running = append(js.running[:i], js.running[i+1:]...)
 			break
 		}
+	}
+	if len(js.queue) == 0 && len(js.running) == 0 {
+		js.overOnce.Do(func() { close(js.over) })
 	}
 }
 
