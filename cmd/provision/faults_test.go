@@ -642,3 +642,61 @@ func TestFaultSignedURLExpiresManyTimes(t *testing.T) {
 	}
 	assertRefetch(t, st.File(h.hubFile().Seed()), size, 0)
 }
+
+// What a stopped run leaves is damaged before the rerun: a torn journal
+// and a truncated .part are not trusted (the file restarts), and a flipped
+// byte inside journalled data is caught by the sha256 check (the bad bytes
+// are removed, never renamed into place); every path ends in the exact file.
+func TestFaultDamagedPartOrJournal(t *testing.T) {
+	const size = 24 << 20
+	damage := map[string]func(final string) error{
+		"torn-journal": func(final string) error {
+			return flip(final+store.JournalSuffix, 40)
+		},
+		"short-part": func(final string) error {
+			return os.Truncate(final+store.PartSuffix, 1<<20)
+		},
+		"flipped-data": func(final string) error { return flip(final+store.PartSuffix, 4096) },
+	}
+	for name, hurt := range damage {
+		t.Run(name, func(t *testing.T) {
+			h := faultHarness(t, size, 1<<20, nil)
+			h.faults(faultKey, sim.Faults{ConnRate: 8 << 20})
+			h.runStopped(h.hubManifest(), 500*time.Millisecond, 2)
+			h.wantPartial(h.hubFile().Seed(), size)
+			final := filepath.Join(h.models, "checkpoints", faultFile)
+			if err := hurt(final); err != nil {
+				t.Fatal(err)
+			}
+			h.faults(faultKey, sim.Faults{})
+			code, out := h.run(context.Background(), "run", h.hubManifest())
+			if name == "flipped-data" {
+				if code != exitFailed || !strings.Contains(out, "sha256") {
+					t.Fatalf("exit %d, want %d naming the sha256:\n%s", code, exitFailed, out)
+				}
+				h.wantNothingAt("checkpoints", faultFile)
+				code, out = h.run(context.Background(), "run", h.hubManifest())
+			}
+			if code != 0 {
+				t.Fatalf("exit %d:\n%s", code, out)
+			}
+			h.wantHub()
+		})
+	}
+}
+
+// flip inverts the byte at off in the file at p.
+func flip(p string, off int64) error {
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return err
+	}
+	b[0] ^= 0xff
+	_, err = f.WriteAt(b, off)
+	return err
+}
