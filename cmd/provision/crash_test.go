@@ -92,8 +92,7 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-// partHas reports whether final's .part journal exists: at least one
-// checkpoint or a clean stop happened.
+// exists reports whether something is at path p.
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // crashHarness serves a hub file of size bytes throttled to rate bytes per
