@@ -73,11 +73,13 @@ measure() {
 		tf=$(mktemp "$OUT/time.XXXXXX")
 		log=$(mktemp "$OUT/log.XXXXXX")
 		(cd "$OUT/run" && /usr/bin/time -f '%e %U %S %M' -o "$tf" "$@") >"$log" 2>&1 || ok=0
-		if [ "$ok" = 1 ] && [ "${CHECK:-0}" = 1 ] && [ "$tool" != provision ]; then
-			# Peers' output files, in URL order, must hash as served.
+		if [ "$ok" = 1 ] && [ "${CHECK:-0}" = 1 ]; then
+			# Output files, in URL order, must hash as served (outside the
+			# timing, for every tool alike; provision names them N-NAME).
 			local i=0 f
 			for u in "${URLS[@]}"; do
 				f="$OUT/run/$(basename "$u")"
+				[ "$tool" = provision ] && f="$OUT/run/$i-$(basename "$u")"
 				if [ ! -f "$f" ] || [ "$(sha256sum <"$f" | cut -d' ' -f1)" != "${SHAS[$i]}" ]; then
 					ok=0
 				fi
@@ -91,7 +93,9 @@ measure() {
 			[ -n "$refetch" ] || ok=0
 		fi
 		[ "$ok" = 1 ] || { echo "  $tool failed:" >&2; tail -3 "$log" >&2; }
-		read -r wall user sys rss <"$tf" || { wall=0; user=0; sys=0; rss=0; }
+		# GNU time puts "Command exited with ..." before the figures on failure.
+		read -r wall user sys rss < <(tail -1 "$tf") || true
+		[[ "$wall" =~ ^[0-9.]+$ ]] || { wall=0; user=0; sys=0; rss=0; ok=0; }
 		echo "$scen $tool $wall $(echo "$user + $sys" | bc) $rss $ok ${refetch:-0} $bytes" >>"$RES"
 		echo "  $scen $tool: ${wall}s cpu $(echo "$user + $sys" | bc)s rss ${rss}KiB ok=$ok" >&2
 		rm -f "$tf" "$log"
@@ -155,7 +159,7 @@ for scen in "${SCENARIOS[@]}"; do
 		LIMIT[$scen]=$(echo "scale=2; $GiB/(16*50000000)" | bc)
 		CHECK=1
 		measure "$scen" provision $GiB "$PWD/$BIN" bench --url "${URLS[0]}" --size $GiB \
-			--sha256 "${SHAS[0]}" --connections $CONNS --dir .
+			--connections $CONNS --dir .
 		if have aria2c; then
 			measure "$scen" aria2c $GiB aria2c -q -x$CONNS -s$CONNS -k1M \
 				--file-allocation=none --allow-overwrite=true --auto-file-renaming=false \

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -86,7 +85,7 @@ type Engine struct {
 	slots   chan struct{} // one token per connection in use
 	hungry  atomic.Int32  // workers blocked on a slot with a chunk to fetch
 	claimed atomic.Int32  // free slots running jobs planned pieces for
-	bufs    sync.Pool
+	bufs    chan *[]byte  // free read buffers, at most one per connection
 	gates   gates // hosts that asked for a pause
 
 	fetched  atomic.Int64
@@ -121,8 +120,8 @@ func New(cfg Config) *Engine {
 	if cfg.CommitEvery <= 0 {
 		cfg.CommitEvery = defCommit
 	}
-	e := &Engine{cfg: cfg, readMax: bufSize, slots: make(chan struct{}, cfg.Connections)}
-	e.bufs.New = func() any { b := make([]byte, bufSize); return &b }
+	e := &Engine{cfg: cfg, readMax: bufSize, slots: make(chan struct{}, cfg.Connections),
+		bufs: make(chan *[]byte, cfg.Connections)}
 	if cfg.MaxRate > 0 {
 		// Reads are sized to about 1/8 s of the rate so a slow cap stays smooth.
 		e.readMax = int(min(max(cfg.MaxRate/8, 16<<10), bufSize))
@@ -205,6 +204,28 @@ func (e *Engine) acquireFor(ctx context.Context, hungry bool, over <-chan struct
 }
 
 func (e *Engine) release() { <-e.slots }
+
+// getBuf returns a read buffer of bufSize bytes. Buffers are kept on a
+// free list of one per connection rather than in a sync.Pool, which the
+// GC empties: the same few buffers serve the whole run, so memory stays
+// flat and no buffer is allocated per request.
+func (e *Engine) getBuf() *[]byte {
+	select {
+	case b := <-e.bufs:
+		return b
+	default:
+		b := make([]byte, bufSize)
+		return &b
+	}
+}
+
+// putBuf gives a buffer back to the free list (dropping it when full).
+func (e *Engine) putBuf(b *[]byte) {
+	select {
+	case e.bufs <- b:
+	default:
+	}
+}
 
 // Stats is a snapshot of an Engine's totals over all jobs.
 type Stats struct {

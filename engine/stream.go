@@ -22,8 +22,8 @@ import (
 func (js *jobState) copyBody(rctx, ctx context.Context, p *piece, body io.Reader,
 	at, end int64, wd *watchdog) (err error) {
 	e := js.e
-	bp := e.bufs.Get().(*[]byte)
-	defer e.bufs.Put(bp)
+	bp := e.getBuf()
+	defer e.putBuf(bp)
 	buf := (*bp)[:e.readMax]
 
 	pos, mark := at, at // mark: first byte not yet committed

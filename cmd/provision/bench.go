@@ -84,10 +84,14 @@ func (env *environment) benchCmd(c *cli.Context) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	chunk, err := resolver.ParseRate(c.String("chunk"))
+	if err != nil {
+		return usageErr("bench: chunk: %v", err)
+	}
 	var runs []bench.Result
 	for i := range max(c.Int("repeat"), 1) {
 		r, err := bench.Run(ctx, bench.Options{Files: files, Dir: c.String("dir"),
-			Connections: conns, MaxRate: maxRate})
+			Connections: conns, MaxRate: maxRate, ChunkSize: int64(chunk)})
 		if err != nil {
 			return fmt.Errorf("bench: %w", err)
 		}
@@ -219,6 +223,7 @@ func benchFlags() []cli.Flag {
 			Usage: "download these URLs instead of starting the simulator (repeatable)"},
 		&cli.StringFlag{Name: "sha256", Usage: "with --url: the files' sha256 to check"},
 		&cli.IntFlag{Name: "connections", Value: 16, Usage: "connection budget"},
+		&cli.StringFlag{Name: "chunk", Value: "0", Usage: "engine chunk size (0 = automatic)"},
 		&cli.StringFlag{Name: "max-rate", Value: "0", Usage: "client bandwidth cap (0 = none)"},
 		&cli.StringFlag{Name: "dir", Usage: "write here (default: a temp folder in /dev/shm, " +
 			"removed after)"},
