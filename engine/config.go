@@ -86,7 +86,7 @@ type Engine struct {
 	hungry  atomic.Int32  // workers blocked on a slot with a chunk to fetch
 	claimed atomic.Int32  // free slots running jobs planned pieces for
 	bufs    chan *[]byte  // free read buffers, at most one per connection
-	gates   gates // hosts that asked for a pause
+	gates   gates         // hosts that asked for a pause
 
 	fetched  atomic.Int64
 	active   atomic.Int32
