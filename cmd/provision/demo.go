@@ -40,7 +40,8 @@ func (env *environment) demoCmd(c *cli.Context) error {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "demo.toml")
-	manifest := strings.ReplaceAll(demoManifest, "http://files.sim", s.FilesURL)
+	manifest := strings.NewReplacer("http://files.sim", s.FilesURL,
+		"SIM_SHA256", cat.File("private/model.safetensors").SHA256()).Replace(demoManifest)
 	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
 		return err
 	}
