@@ -32,7 +32,7 @@ func TestDemoProvisionsEveryEntry(t *testing.T) {
 	}
 
 	cat := sim.DefaultCatalog()
-	cat.Scale(8) // as the demo does
+	cat.Scale(8)                                  // as the demo does
 	s, err := sim.Start(sim.Config{Catalog: cat}) // completes the catalog's digests
 	if err != nil {
 		t.Fatal(err)
