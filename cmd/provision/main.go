@@ -23,22 +23,23 @@ const (
 )
 
 func main() {
+	second := make(chan os.Signal, 2)
+	signal.Notify(second, os.Interrupt, syscall.SIGTERM)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	go exitOnSecondSignal(ctx)
+	go exitOnSecondSignal(second)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	os.Exit(code)
 }
 
-// exitOnSecondSignal waits for the first signal (ctx ends) and then exits
-// at once on a second one: the run is stopping gracefully, and a user who
-// presses Ctrl-C again does not want to wait for it. What is on disk is
-// then as after a kill: the journals never claim unsynced bytes.
-func exitOnSecondSignal(ctx context.Context) {
-	<-ctx.Done()
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	<-ch
+// exitOnSecondSignal lets the first signal on sigs pass (the run's context
+// stops it gracefully) and exits at once on a second one: a user who
+// presses Ctrl-C again does not want to wait. What is on disk is then as
+// after a kill: the journals never claim unsynced bytes. sigs must be
+// registered before the run starts, so that no signal is missed.
+func exitOnSecondSignal(sigs <-chan os.Signal) {
+	<-sigs
+	<-sigs
 	fmt.Fprintln(os.Stderr, "provision: second signal; exiting now, a rerun resumes")
 	os.Exit(exitInterrupted)
 }
