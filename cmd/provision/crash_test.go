@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -100,16 +103,19 @@ func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 func crashHarness(t *testing.T, size, rate int64) *harness {
 	t.Helper()
 	cat := &sim.Catalog{Repos: []*sim.Repo{{ID: faultRepo, Files: []*sim.RepoFile{
-		{Path: faultFile, Size: size}, {Path: otherFile, Size: size}}}}}
+		{Path: faultFile, Size: size}, {Path: otherFile, Size: size}}}},
+		Files: []*sim.PlainFile{{Name: plainName, Size: size}}}
 	h := newHarness(t, sim.Config{Catalog: cat})
 	h.faults(faultKey, sim.Faults{ConnRate: rate})
+	h.faults(plainName, sim.Faults{ConnRate: rate})
 	return h
 }
 
 // TestCrash runs the binary-level cases with one build of the binary.
 func TestCrash(t *testing.T) {
 	bin := binary(t)
-	t.Run("kill9", func(t *testing.T) { testKill9(t, bin) })
+	t.Run("kill9", func(t *testing.T) { testKill9(t, bin, false) })
+	t.Run("kill9-plain", func(t *testing.T) { testKill9(t, bin, true) })
 	t.Run("SIGINT", func(t *testing.T) { testSignal(t, bin, syscall.SIGINT) })
 	t.Run("SIGTERM", func(t *testing.T) { testSignal(t, bin, syscall.SIGTERM) })
 	t.Run("second-signal", func(t *testing.T) { testSecondSignal(t, bin) })
@@ -118,19 +124,24 @@ func TestCrash(t *testing.T) {
 
 // CASES C3 and issue 4: SIGKILL at random moments, rerun until done; the
 // file is exact and the bytes fetched twice stay within 8 MiB per
-// connection per kill.
-func testKill9(t *testing.T, bin string) {
+// connection per kill. plain takes the file without a known sha256, where
+// only the journal's honesty keeps the bytes right.
+func testKill9(t *testing.T, bin string, plain bool) {
 	const (
 		size  = 32 << 20
 		conns = 4
-		kills = 5
 	)
 	h := crashHarness(t, size, 6<<20) // 4 x 6 MiB/s: about 1.3 s in all
-	m := h.hubManifest()
+	m, name, want, fileSeed, kills := h.hubManifest(), faultFile, h.wantHub, h.hubFile().Seed(), 5
+	if plain {
+		m, name, want, fileSeed = h.plainManifest(), plainName, h.wantPlain,
+			h.sim.Catalog.File(plainName).Seed()
+		kills = 3
+	}
 	seed := uint64(time.Now().UnixNano())
 	rng := rand.New(rand.NewPCG(seed, 0))
 	t.Logf("random seed %d", seed)
-	final := filepath.Join(h.models, "checkpoints", faultFile)
+	final := filepath.Join(h.models, "checkpoints", name)
 	var killed int
 	for killed < kills {
 		p := h.start(bin, m, "--connections", fmt.Sprint(conns))
@@ -159,9 +170,9 @@ func testKill9(t *testing.T, bin string) {
 	if code != 0 {
 		t.Fatalf("no rerun succeeded after %d kills", killed)
 	}
-	h.wantHub()
-	h.wantNothingAt("checkpoints", faultFile+".")
-	st := h.sim.Stats().File(h.hubFile().Seed())
+	want()
+	h.wantNothingAt("checkpoints", name+".")
+	st := h.sim.Stats().File(fileSeed)
 	if got := span.Normalize(st.Sent).Total(); got != size {
 		t.Errorf("served %d distinct bytes, want %d", got, size)
 	}
@@ -268,4 +279,61 @@ func testTwoProcesses(t *testing.T, bin string) {
 	}
 	h.wantHub()
 	h.wantNothingAt("checkpoints", faultFile+".")
+}
+
+// TestSecondSignalHelper is the process TestSecondSignalExitsAtOnce
+// starts (this test binary again): main's signal set-up, then a graceful
+// stop that never ends.
+func TestSecondSignalHelper(t *testing.T) {
+	if os.Getenv("PROVISION_SECOND_SIGNAL_HELPER") != "1" {
+		t.Skip("started by TestSecondSignalExitsAtOnce")
+	}
+	second := make(chan os.Signal, 2)
+	signal.Notify(second, os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go exitOnSecondSignal(second)
+	fmt.Println("ready")
+	<-ctx.Done()
+	fmt.Println("stopping")
+	time.Sleep(time.Minute)
+}
+
+// A second signal while the first one's graceful stop is still running
+// ends the process at once, with exit code 130 and a word why.
+func TestSecondSignalExitsAtOnce(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSecondSignalHelper$")
+	cmd.Env = append(os.Environ(), "PROVISION_SECOND_SIGNAL_HELPER=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(out)
+	expect := func(want string) {
+		t.Helper()
+		for lines.Scan() {
+			if lines.Text() == want {
+				return
+			}
+		}
+		cmd.Process.Kill()
+		t.Fatalf("the helper never said %q; stderr:\n%s", want, stderr.String())
+	}
+	expect("ready")
+	cmd.Process.Signal(syscall.SIGINT)
+	expect("stopping")
+	cmd.Process.Signal(syscall.SIGINT)
+	p := &proc{cmd: cmd}
+	if code := p.wait(t, 10*time.Second); code != exitInterrupted {
+		t.Fatalf("exit %d after a second signal, want %d; stderr:\n%s", code, exitInterrupted,
+			stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "provision: second signal; exiting now") {
+		t.Errorf("no word of the second signal:\n%s", stderr.String())
+	}
 }
