@@ -96,8 +96,8 @@ func (env *environment) benchCmd(c *cli.Context) error {
 			return fmt.Errorf("bench: %w", err)
 		}
 		runs = append(runs, r)
-		fmt.Fprintf(env.stdout, "run %d: %.2f s  %.1f MB/s  CPU %.2f s\n", i+1,
-			r.Wall.Seconds(), r.MBps(), r.CPU.Seconds())
+		fmt.Fprintf(env.stdout, "run %d: %.2f s  %.1f MB/s  CPU %.2f s  finish %.3f s\n",
+			i+1, r.Wall.Seconds(), r.MBps(), r.CPU.Seconds(), r.Finish.Seconds())
 	}
 	m := median(runs)
 	line := fmt.Sprintf("median of %d: %.2f s  %.1f MB/s", len(runs), m.Wall.Seconds(), m.MBps())
@@ -119,8 +119,9 @@ func (env *environment) benchCmd(c *cli.Context) error {
 	fmt.Fprintln(env.stdout, line)
 	// One line for scripts (bench/peers.sh).
 	fmt.Fprintf(env.stdout, "BENCH wall=%.3f mbps=%.1f cpu=%.3f cpu_per_gib=%.3f rss_kib=%d "+
-		"bytes=%d fetched=%d requests=%d retries=%d\n", m.Wall.Seconds(), m.MBps(),
-		m.CPU.Seconds(), m.CPUPerGiB(), m.PeakRSS>>10, m.Bytes, m.Fetched, m.Requests, m.Retries)
+		"bytes=%d fetched=%d requests=%d retries=%d finish=%.3f\n", m.Wall.Seconds(), m.MBps(),
+		m.CPU.Seconds(), m.CPUPerGiB(), m.PeakRSS>>10, m.Bytes, m.Fetched, m.Requests, m.Retries,
+		m.Finish.Seconds())
 	return nil
 }
 

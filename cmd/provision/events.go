@@ -124,6 +124,11 @@ func (r *jsonReporter) finish(it *item) {
 			"optional", it.entry.Optional, "error", err, "seconds", seconds(d))
 		return
 	}
+	if st == statusInterrupted {
+		r.ev.emit("file_interrupted", "entry", it.entry.Key, "file", it.label,
+			"bytes", it.prog.Done(), "seconds", seconds(d))
+		return
+	}
 	queued, transfer := r.track.times(it)
 	r.ev.emit("file_done", "entry", it.entry.Key, "file", it.label, "path", it.final,
 		"size", it.size, "fetched", it.fetched, "seconds", seconds(d),

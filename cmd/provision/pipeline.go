@@ -25,10 +25,11 @@ const (
 	statusPresent // was already there, verified
 	statusDone    // fetched and verified in this run
 	statusFailed
+	statusInterrupted // stopped by a signal; the .part and journal are kept
 )
 
 func (s itemStatus) String() string {
-	return [...]string{"pending", "downloading", "present", "done", "FAILED"}[s]
+	return [...]string{"pending", "downloading", "present", "done", "FAILED", "interrupted"}[s]
 }
 
 // item is one file of one entry, from resolution to its final path.
@@ -55,7 +56,7 @@ func (it *item) set(status itemStatus, err error) {
 	switch status {
 	case statusActive:
 		it.started = time.Now()
-	case statusDone, statusFailed, statusPresent:
+	case statusDone, statusFailed, statusPresent, statusInterrupted:
 		it.finished = time.Now()
 	}
 }
@@ -265,7 +266,7 @@ func (p *pipeline) fetchAll(ctx context.Context, items []*item) {
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
-			it.set(statusFailed, ctx.Err())
+			it.set(statusInterrupted, nil)
 			continue
 		}
 		wg.Add(1)
@@ -273,7 +274,11 @@ func (p *pipeline) fetchAll(ctx context.Context, items []*item) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			err := p.fetchOne(ctx, it)
-			if err != nil {
+			if err != nil && ctx.Err() != nil {
+				it.set(statusInterrupted, nil)
+				p.log.Info("file interrupted", "file", it.label, "entry", it.entry.Key,
+					"fetched", it.fetched)
+			} else if err != nil {
 				it.set(statusFailed, err)
 				_, _, d := it.snapshot()
 				p.log.Error("file failed", "file", it.label, "entry", it.entry.Key,

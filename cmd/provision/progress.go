@@ -159,6 +159,9 @@ func (r *lineReporter) finish(it *item) {
 	switch {
 	case st == statusFailed:
 		r.printf("FAILED", "%s: %v", it.label, err)
+	case st == statusInterrupted:
+		r.printf("stopped", "%s: interrupted, %s on disk; run again to resume", it.label,
+			sizeText(it.prog.Done()))
 	case !r.quiet:
 		r.printf("done", "%s", doneText(it, r.track))
 	}
@@ -392,6 +395,11 @@ func (r *barReporter) finish(it *item) {
 	at := elapsedText(time.Since(r.begin))
 	if st == statusFailed {
 		fmt.Fprintf(r.p, "[%7s] FAILED  %s: %v\n", at, it.label, err)
+		return
+	}
+	if st == statusInterrupted {
+		fmt.Fprintf(r.p, "[%7s] stopped %s: interrupted, %s on disk; run again to resume\n",
+			at, it.label, sizeText(it.prog.Done()))
 		return
 	}
 	fmt.Fprintf(r.p, "[%7s] done    %s\n", at, doneText(it, r.track))

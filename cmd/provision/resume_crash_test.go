@@ -37,6 +37,11 @@ func (h *harness) runStopped(manifest string, d time.Duration, conns int) {
 	if !strings.Contains(out, "interrupted; journals kept") {
 		h.t.Errorf("a stopped run should say its journals are kept:\n%s", out)
 	}
+	// A stop is not a failure: the file is "interrupted", with no reason.
+	if strings.Contains(out, "FAILED") || strings.Contains(out, "context canceled") ||
+		!strings.Contains(out, "interrupted, ") {
+		h.t.Errorf("a stopped file should read as interrupted, not failed:\n%s", out)
+	}
 }
 
 // wantPartial asserts that the sim served less than size bytes of seed: a

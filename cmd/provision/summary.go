@@ -36,7 +36,7 @@ func (env *environment) summaryRows(results []*entryResult) (rows []summaryRow,
 			fetched += it.fetched
 			row := summaryRow{entry: r.entry.Key, file: it.label, size: sizeText(it.size),
 				time: "-", speed: "-", status: st.String()}
-			if st == statusDone || st == statusFailed {
+			if st == statusDone || st == statusFailed || st == statusInterrupted {
 				transfer := d
 				if env.track != nil {
 					_, transfer = env.track.times(it)
