@@ -39,7 +39,7 @@ type Config struct {
 
 	// ChunkSize is the size of the ranges a file is cut into; files no
 	// larger are fetched with one request. 0 picks it from the file size
-	// and Connections (size/Connections within 8..64 MiB).
+	// and Connections (size/(4*Connections) within 8..64 MiB).
 	ChunkSize int64
 
 	// MinSplit is the smallest piece an idle connection leaves on either

@@ -14,10 +14,14 @@
 // # How a file is fetched
 //
 // The bytes of [0, Job.Size) that Job.Have lacks are cut into chunks
-// (Config.ChunkSize, or size/Connections within 8..64 MiB); a file no
+// (Config.ChunkSize, or size/(4*Connections) within 8..64 MiB); a file no
 // larger than one chunk is one request without a Range header. A job that
 // starts while the Engine is idle has its largest chunks halved (not below
-// 4 MiB) until each connection it can use has one. Each worker takes a
+// 4 MiB) until each connection it can use has one; when it has two waves
+// of automatic chunks or more, the first wave is staggered instead (piece
+// i of k is (i+1)/k of a chunk), so that pieces complete in file order and
+// the written prefix, which the store hashes while downloading, grows
+// steadily rather than all at the end. Each worker takes a
 // connection slot and the next chunk; a worker that finds no chunk
 // left splits the running chunk with the most bytes remaining (the running
 // request stops at the new boundary), so the tail of a file uses every

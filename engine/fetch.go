@@ -101,7 +101,7 @@ func (e *Engine) Fetch(ctx context.Context, j *Job) (Result, error) {
 		// start, rather than splitting a request that is already streaming.
 		k := e.reserveIdle(n)
 		defer e.claimed.Add(int32(-k))
-		js.queue = e.presplit(js.queue, k)
+		js.queue = e.stagger(e.presplit(js.queue, k), k)
 		g, gctx := errgroup.WithContext(ctx)
 		for range n {
 			g.Go(func() error { return js.work(gctx) })

@@ -36,7 +36,10 @@ func (e *Engine) chunkSize(size int64) int64 {
 	if e.cfg.ChunkSize > 0 {
 		return e.cfg.ChunkSize
 	}
-	c := (size + int64(e.cfg.Connections) - 1) / int64(e.cfg.Connections)
+	// Two waves of chunks per connection: the second wave is where the
+	// staggered first one (see stagger) pays off, at one more first byte.
+	per := 4 * int64(e.cfg.Connections)
+	c := (size + per - 1) / per
 	c = (c + 1<<20 - 1) &^ (1<<20 - 1)
 	return min(max(c, minAutoChunk), maxAutoChunk)
 }
@@ -86,6 +89,58 @@ func (e *Engine) presplit(ps []*piece, n int) []*piece {
 		ps = slices.Insert(ps, big+1, q)
 	}
 	return ps
+}
+
+// stagger recuts the start of ps, a job's plan for k idle connections, so
+// that the first wave of pieces grows in size: piece i of the first k is
+// (i+1)/k of a chunk. Connections all stream at about the same rate, so
+// the pieces then complete in file order, one every 1/k of a chunk's time,
+// and every later chunk (taken in file order by the connection that
+// finished first) does too. The file's written prefix therefore grows
+// steadily instead of in steps of k chunks, which lets the store hash it
+// while it downloads rather than after the last byte. Plans of fewer than
+// two waves (k chunks each), and chunks of Config.ChunkSize, are left
+// alone: there the even split ends sooner.
+func (e *Engine) stagger(ps []*piece, k int) []*piece {
+	if k < 2 || len(ps) < 2*k || e.cfg.ChunkSize > 0 {
+		return ps // a chunk size that was asked for is kept
+	}
+	var chunk int64
+	for _, p := range ps {
+		if p.stream {
+			return ps
+		}
+		chunk = max(chunk, p.end-p.start)
+	}
+	step := max(chunk/int64(k)&^(64<<10-1), 64<<10)
+	out := make([]*piece, 0, len(ps)+k)
+	i := 0 // pieces cut so far
+	for _, r := range mergePieces(ps) {
+		for s := r.Start; s < r.End; {
+			n := chunk
+			if i < k {
+				n = step * int64(i+1)
+			}
+			end := min(s+n, r.End)
+			out = append(out, &piece{start: s, pos: s, end: end})
+			s = end
+			i++
+		}
+	}
+	return out
+}
+
+// mergePieces returns the ranges ps cover, adjacent pieces joined.
+func mergePieces(ps []*piece) []span.Range {
+	var rs []span.Range
+	for _, p := range ps {
+		if n := len(rs); n > 0 && rs[n-1].End == p.start {
+			rs[n-1].End = p.end
+			continue
+		}
+		rs = append(rs, span.Range{Start: p.start, End: p.end})
+	}
+	return rs
 }
 
 // reserveIdle claims up to n connection slots for a job that starts while
