@@ -112,12 +112,31 @@ func linkFolder(at, target string) ([]Linked, error) {
 		return linkFiles(at, target)
 	case li.Mode()&os.ModeSymlink != 0:
 		dest, _ := os.Readlink(at)
-		return nil, fmt.Errorf("link %s: it is a symbolic link to %s, which is not a folder; "+
-			"remove it so provision can link it to %s", at, dest, target)
+		what := "which is not a folder"
+		if errors.Is(err, os.ErrNotExist) {
+			what = "which does not exist"
+		}
+		return nil, fmt.Errorf("link %s: it is a symbolic link to %s, %s; "+
+			"remove it so provision can link it to %s", at, dest, what, target)
 	default:
-		return nil, fmt.Errorf("link %s: it exists and is not a folder (%s); "+
-			"move it away so provision can link it to %s", at, li.Mode().Type(), target)
+		return nil, fmt.Errorf("link %s: it is %s, not a folder; "+
+			"move it away so provision can link it to %s", at, kindOf(li.Mode()), target)
 	}
+}
+
+// kindOf names a file mode in words for messages: "a file", "a named pipe".
+func kindOf(m os.FileMode) string {
+	switch {
+	case m.IsRegular():
+		return "a file"
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	}
+	return "something other than a file"
 }
 
 // linkFiles puts a link in the real folder at for each entry of target.

@@ -39,7 +39,7 @@ func TestLink(t *testing.T) {
 
 	done, err := l.Link([]string{"checkpoints", "lora", "vae", "embeddings"})
 	if err == nil || !strings.Contains(err.Error(),
-		"link "+filepath.Join(ui, "embeddings")+": it exists and is not a folder") {
+		"link "+filepath.Join(ui, "embeddings")+": it is a file, not a folder; move it away") {
 		t.Fatalf("Link error = %v", err)
 	}
 	want := []Linked{

@@ -139,6 +139,9 @@ type environment struct {
 
 	track *tracker     // set by newReporter: first-byte times for the summary
 	ev    *eventWriter // the --json stream, made on first use
+	// linkErrs are the UI folders that could not be linked in this run:
+	// they fail the run (exit 1) and block the launch like a failed entry.
+	linkErrs []error
 }
 
 // reorderArgs moves a subcommand's flags in front of its positional

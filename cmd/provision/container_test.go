@@ -139,7 +139,7 @@ func TestRunJSONEventsAndLogFile(t *testing.T) {
 		t.Errorf("events %v, want %v", kinds, want)
 	}
 	if summary["exit_code"] != float64(1) || summary["done"] != float64(1) ||
-		summary["failed"] != float64(0) {
+		summary["failed"] != float64(0) || summary["failed_entries"] != float64(1) {
 		t.Errorf("summary: %v", summary)
 	}
 	fails, _ := summary["failures"].([]any)

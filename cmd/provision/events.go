@@ -138,6 +138,8 @@ func (r *jsonReporter) finish(it *item) {
 
 func (r *jsonReporter) note(string) {} // failures arrive as their own events
 
+func (r *jsonReporter) warn(string, string) {} // warnings are their own events
+
 func (r *jsonReporter) close() {
 	close(r.stop)
 	<-r.done

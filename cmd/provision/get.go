@@ -64,7 +64,7 @@ func (env *environment) getCmd(c *cli.Context) error {
 	}
 	rep.close()
 	env.printSummary([]*entryResult{r}, time.Since(start), cfg.Quiet)
-	return outcome(c.Context, []*entryResult{r})
+	return outcome(c.Context, []*entryResult{r}, 0)
 }
 
 // adHocEntry turns the argument of get into an entry, read the way a bare

@@ -44,6 +44,7 @@ type item struct {
 	status   itemStatus
 	err      error
 	size     int64
+	replace  string // why a file at final does not match ("size differs"); "" if none
 	fetched  int64
 	started  time.Time
 	finished time.Time
@@ -221,6 +222,8 @@ func (p *pipeline) checkPresent(ctx context.Context, results []*entryResult) {
 			}
 			if ok {
 				it.set(statusPresent, nil)
+			} else {
+				it.replace = replaceReason(it.final, it.target.Size, it.target.SHA256)
 			}
 		}
 	}
@@ -362,10 +365,11 @@ func (p *pipeline) abandon(part *store.Part) {
 	}
 }
 
-// link makes the UI's folders point at the models folder.
-func (p *pipeline) link(results []*entryResult) error {
+// link makes the UI's folders point at the models folder. It returns what
+// it did at each path and each failure on its own (one per UI folder).
+func (p *pipeline) link(results []*entryResult) ([]store.Linked, []error) {
 	if p.layout.LinkDir == "" {
-		return nil
+		return nil, nil
 	}
 	seen := map[string]bool{}
 	var cats []string
@@ -379,7 +383,13 @@ func (p *pipeline) link(results []*entryResult) error {
 	for _, l := range linked {
 		p.log.Info("link", "path", l.Path, "target", l.Target, "action", string(l.Action))
 	}
-	return err
+	if err == nil {
+		return linked, nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return linked, j.Unwrap()
+	}
+	return linked, []error{err}
 }
 
 // errInterrupted marks a run stopped by a signal.

@@ -39,8 +39,9 @@ type planRow struct {
 	Size      int64  `json:"size"` // -1 when unknown
 	SHA256    bool   `json:"sha256_known"`
 	Target    string `json:"target,omitempty"`
-	Status    string `json:"status"`         // present, missing, fail
-	Kind      string `json:"kind,omitempty"` // with fail: failKind's short words
+	Status    string `json:"status"`            // present, missing, replace, fail
+	Replace   string `json:"replace,omitempty"` // with replace: "size differs", ...
+	Kind      string `json:"kind,omitempty"`    // with fail: failKind's short words
 	Reason    string `json:"reason,omitempty"`
 	Optional  bool   `json:"optional,omitempty"`
 	FetchSize int64  `json:"fetch_bytes"`
@@ -115,9 +116,14 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest,
 				Status: "missing", Optional: r.entry.Optional}
 			if st, _, _ := it.snapshot(); st == statusPresent {
 				row.Status = "present"
-			} else if it.target.Size > 0 {
-				row.FetchSize = store.Remaining(it.final, it.target.Size)
-				need += row.FetchSize
+			} else {
+				if it.replace != "" {
+					row.Status, row.Replace = "replace", it.replace
+				}
+				if it.target.Size > 0 {
+					row.FetchSize = store.Remaining(it.final, it.target.Size)
+					need += row.FetchSize
+				}
 			}
 			rows = append(rows, row)
 		}
@@ -150,7 +156,8 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest,
 		}
 	}
 	if failed > 0 {
-		return &exitError{code: exitFailed, msg: fmt.Sprintf("%d entries would fail", failed)}
+		return &exitError{code: exitFailed, msg: fmt.Sprintf("%d %s would fail", failed,
+			plural(failed, "entry", "entries"))}
 	}
 	if freeErr == nil && need > free {
 		return &exitError{code: exitFailed, msg: fmt.Sprintf("need %s in %s, %s free",
@@ -161,8 +168,8 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest,
 
 func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []planRow,
 	need, free int64, freeErr error, tokens []tokenUse) {
-	fmt.Fprintf(env.stdout, "plan for %s (%d entries) into %s\n\n", m.Origin, len(m.Entries),
-		cfg.ModelsDir)
+	fmt.Fprintf(env.stdout, "plan for %s (%d %s) into %s\n\n", m.Origin, len(m.Entries),
+		plural(len(m.Entries), "entry", "entries"), cfg.ModelsDir)
 	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ENTRY\tSOURCE\tFILE\tSIZE\tSHA256\tTARGET\tSTATUS")
 	for _, r := range rows {
@@ -192,6 +199,8 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 			status = "will fail: " + r.Kind
 		case status == "missing" && r.Size > 0 && r.FetchSize < r.Size:
 			status = "missing (" + store.HumanBytes(r.FetchSize) + " left)"
+		case status == "replace":
+			status = "replace (" + r.Replace + ")"
 		}
 		if r.Optional {
 			status += " (optional)"
@@ -224,7 +233,7 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 		}
 	}
 	if n > 0 {
-		unknown = fmt.Sprintf(" and %d file(s) of unknown size", n)
+		unknown = fmt.Sprintf(" and %d %s of unknown size", n, plural(n, "file", "files"))
 	}
 	fmt.Fprintf(env.stdout, "to fetch: %s%s; free in %s: %s\n", store.HumanBytes(need),
 		unknown, cfg.ModelsDir, freeText)

@@ -228,7 +228,7 @@ sdxl-vae = { repo = "madebyollin/sdxl-vae-fp16-fix", file = "sdxl_vae.safetensor
 	if err := dec.Decode(&p); err != nil {
 		t.Fatalf("not the plan's JSON shape: %v\n%s", err, out)
 	}
-	if tail != "provision: 1 entries would fail\n" {
+	if tail != "provision: 1 entry would fail\n" {
 		t.Errorf("after the JSON: %q", tail)
 	}
 	repo := h.sim.Catalog.Repo("stabilityai/stable-diffusion-xl-base-1.0")

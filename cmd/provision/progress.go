@@ -22,7 +22,8 @@ import (
 type reporter interface {
 	start(it *item)
 	finish(it *item)
-	note(msg string) // an entry that failed before any file started: stays visible
+	note(msg string)       // an entry that failed before any file started: stays visible
+	warn(what, msg string) // a line worth knowing, not a failure: "replace", ...
 	close()
 }
 
@@ -190,6 +191,12 @@ func (r *lineReporter) note(msg string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.printf("FAILED", "%s", msg)
+}
+
+func (r *lineReporter) warn(what, msg string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.printf(what, "%s", msg)
 }
 
 func (r *lineReporter) close() {
@@ -407,6 +414,10 @@ func (r *barReporter) finish(it *item) {
 
 func (r *barReporter) note(msg string) {
 	fmt.Fprintf(r.p, "[%7s] FAILED  %s\n", elapsedText(time.Since(r.begin)), msg)
+}
+
+func (r *barReporter) warn(what, msg string) {
+	fmt.Fprintf(r.p, "[%7s] %-7s %s\n", elapsedText(time.Since(r.begin)), what, msg)
 }
 
 func (r *barReporter) close() {

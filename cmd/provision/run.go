@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -20,10 +21,15 @@ func (env *environment) runCmd(c *cli.Context) error {
 		return err
 	}
 	results, cfg, err := env.provision(c, src)
+	if len(env.command) > 0 && cfg != nil && cfg.DryRun && c.Context.Err() == nil {
+		fmt.Fprintf(env.stderr, "provision: not starting %s: DRY_RUN is set, so this run "+
+			"only planned; unset DRY_RUN to download and launch\n", env.command[0])
+	}
 	if len(env.command) == 0 || cfg == nil || cfg.DryRun || c.Context.Err() != nil {
 		return err
 	}
 	plan := decideLaunch(results, env.command, cfg.LaunchAnyway)
+	plan = blockOnLinks(plan, len(env.linkErrs), cfg.LaunchAnyway)
 	env.logLaunch(cfg, plan)
 	if cfg.JSON {
 		env.events().emit("launch", "command", redactArgs(plan.argv), "launch", plan.launch,
@@ -69,6 +75,10 @@ func (env *environment) provision(c *cli.Context, src string) ([]*entryResult, *
 	if cfg.DryRun {
 		return nil, cfg, env.plan(c, cfg, m, cfg.JSON)
 	}
+	// An unusable models folder fails the run before anything is resolved.
+	if err := usableModelsDir(cfg.ModelsDir); err != nil {
+		return nil, cfg, err
+	}
 	logger, closeLog, err := env.openLog(cfg)
 	if err != nil {
 		return nil, cfg, err
@@ -90,17 +100,13 @@ func (env *environment) provision(c *cli.Context, src string) ([]*entryResult, *
 	}
 	start := time.Now()
 	if !cfg.Quiet && !cfg.JSON {
-		fmt.Fprintf(env.stdout, "provision: %d entries from %s into %s\n",
-			len(m.Entries), m.Origin, cfg.ModelsDir)
+		fmt.Fprintf(env.stdout, "provision: %d %s from %s into %s\n", len(m.Entries),
+			plural(len(m.Entries), "entry", "entries"), m.Origin, cfg.ModelsDir)
 	}
 
 	results := p.resolveAll(ctx, m.Entries)
 	for _, r := range results {
 		env.reportResolved(cfg, rep, r)
-	}
-	if err := ensureDir(cfg.ModelsDir); err != nil {
-		rep.close()
-		return results, cfg, &exitError{code: exitFailed, msg: err.Error()}
 	}
 	p.checkPresent(ctx, results)
 	for _, r := range results {
@@ -111,6 +117,8 @@ func (env *environment) provision(c *cli.Context, src string) ([]*entryResult, *
 					ev.emit("file_present", "entry", r.entry.Key, "file", it.label,
 						"path", it.final, "size", it.size)
 				}
+			} else if it.replace != "" {
+				env.reportReplace(cfg, rep, logger, it)
 			}
 		}
 	}
@@ -132,13 +140,11 @@ func (env *environment) provision(c *cli.Context, src string) ([]*entryResult, *
 	rep.close()
 
 	if ctx.Err() == nil {
-		if err := p.link(results); err != nil {
-			logger.Error("link", "err", err)
-			fmt.Fprintf(env.stderr, "provision: links: %v\n", err)
-		}
+		linked, errs := p.link(results)
+		env.reportLinks(cfg, logger, linked, errs)
 	}
 	elapsed := time.Since(start)
-	outErr := outcome(ctx, results)
+	outErr := outcome(ctx, results, len(env.linkErrs))
 	logger.Info("summary", summaryAttrs(results, elapsed, exitOf(outErr))...)
 	if cfg.JSON {
 		env.emitSummary(results, elapsed, exitOf(outErr))
@@ -175,8 +181,9 @@ func (env *environment) reportResolved(cfg *config, rep reporter, r *entryResult
 		"source", string(r.entry.Source), "files", files, "size", size)
 }
 
-// outcome turns the results into the exit code.
-func outcome(ctx context.Context, results []*entryResult) error {
+// outcome turns the results and the number of failed links into the exit
+// code.
+func outcome(ctx context.Context, results []*entryResult, links int) error {
 	if ctx.Err() != nil {
 		return context.Canceled
 	}
@@ -186,9 +193,16 @@ func outcome(ctx context.Context, results []*entryResult) error {
 			failed++
 		}
 	}
+	var parts []string
 	if failed > 0 {
-		return &exitError{code: exitFailed,
-			msg: fmt.Sprintf("%d of %d entries failed (see above)", failed, len(results))}
+		parts = append(parts, fmt.Sprintf("%d of %d %s failed", failed, len(results),
+			plural(len(results), "entry", "entries")))
+	}
+	if links > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s failed", links, plural(links, "link", "links")))
+	}
+	if len(parts) > 0 {
+		return &exitError{code: exitFailed, msg: strings.Join(parts, " and ") + " (see above)"}
 	}
 	return nil
 }

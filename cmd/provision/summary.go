@@ -90,8 +90,25 @@ func (env *environment) printSummary(results []*entryResult, elapsed time.Durati
 			fmt.Fprintf(env.stdout, "  - %s\n", f)
 		}
 	}
-	fmt.Fprintf(env.stdout, "\n%d files, %s fetched in %s (%s)\n", files,
-		store.HumanBytes(fetched), roundDuration(elapsed), speedText(fetched, elapsed))
+	if n := len(env.linkErrs); n > 0 {
+		fmt.Fprintf(env.stdout, "\n%d %s failed (the UI will not see those models):\n", n,
+			plural(n, "link", "links"))
+		for _, err := range env.linkErrs {
+			fmt.Fprintf(env.stdout, "  - %v\n", err)
+		}
+	}
+	fmt.Fprintf(env.stdout, "\n%s\n", totalsText(files, fetched, elapsed))
+}
+
+// totalsText is the last line: "3 files, 1.2 GiB fetched in 12s (98 MiB/s)",
+// or "1 file, nothing fetched".
+func totalsText(files, fetched int64, elapsed time.Duration) string {
+	n := fmt.Sprintf("%d %s", files, plural(int(files), "file", "files"))
+	if fetched <= 0 {
+		return n + ", nothing fetched"
+	}
+	return fmt.Sprintf("%s, %s fetched in %s (%s)", n, store.HumanBytes(fetched),
+		roundDuration(elapsed), speedText(fetched, elapsed))
 }
 
 // dedupe keeps the first of equal messages, with a count when repeated
@@ -144,10 +161,15 @@ func (env *environment) emitSummary(results []*entryResult, elapsed time.Duratio
 			}
 		}
 	}
+	links := make([]string, 0, len(env.linkErrs))
+	for _, err := range env.linkErrs {
+		links = append(links, err.Error())
+	}
 	env.events().emit("summary", "entries", len(results), "files", c.files,
-		"present", c.present, "done", c.done, "failed", c.failed, "fetched", c.fetched,
+		"present", c.present, "done", c.done, "failed", c.failed,
+		"failed_entries", len(c.failedEntries), "fetched", c.fetched,
 		"seconds", seconds(elapsed), "speed", speedOf(c.fetched, elapsed),
-		"failures", fails, "exit_code", code)
+		"failures", fails, "link_failures", links, "exit_code", code)
 }
 
 type counts struct {
