@@ -119,6 +119,10 @@ func newApp(env *environment) *cli.App {
 			},
 		},
 	}
+	app.OnUsageError = usageError("")
+	for _, c := range app.Commands {
+		c.OnUsageError = usageError(c.Name)
+	}
 	return app
 }
 

@@ -55,6 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 // container on it).
 func runEnv(ctx context.Context, args []string, env *environment) int {
 	args = implicitRun(args)
+	if err := unknownCommand(args); err != nil {
+		return exitCode(ctx, err, env.stderr)
+	}
 	args, command, hasCmd := splitCommand(args)
 	if hasCmd {
 		if len(command) == 0 {

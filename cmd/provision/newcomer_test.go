@@ -193,3 +193,25 @@ func TestDryRunSaysLaunchSkipped(t *testing.T) {
 		t.Errorf("dry run fetched %s", rel)
 	}
 }
+
+// A mistyped command or flag gets one line and exit 2, not the help.
+func TestUnknownCommandAndFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"runn"}, "provision: unknown command \"runn\"; did you mean run?\n"},
+		{[]string{"pln", "x.toml"}, "provision: unknown command \"pln\"; did you mean plan?\n"},
+		{[]string{"xyzzy"}, "provision: unknown command \"xyzzy\"; see provision --help\n"},
+		{[]string{"run", "--bogus", "x.toml"},
+			"provision: unknown flag --bogus; see provision run --help\n"},
+		{[]string{"plan", "-z"}, "provision: unknown flag -z; see provision plan --help\n"},
+	} {
+		var out strings.Builder
+		code := run(context.Background(), append([]string{"provision"}, c.args...), &out, &out,
+			func(string) string { return "" })
+		if code != exitUsage || out.String() != c.want {
+			t.Errorf("%q: exit %d, output %q; want 2 and %q", c.args, code, out.String(), c.want)
+		}
+	}
+}

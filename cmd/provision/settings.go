@@ -56,17 +56,57 @@ func (env *environment) setting(c *cli.Context, flag, envName, manifest, def str
 	return def
 }
 
+// settingFrom is setting plus where the value came from, for messages:
+// `--layout "comfi"`, `PROVISION_LAYOUT="comfi"`, `[settings] layout = "comfi"`,
+// or `"comfi"` for a default.
+func (env *environment) settingFrom(c *cli.Context, flag, envName, key, manifest,
+	def string) (value, quoted string) {
+	if c != nil && c.IsSet(flag) {
+		v := c.String(flag)
+		return v, fmt.Sprintf("--%s %q", flag, v)
+	}
+	if v := strings.TrimSpace(env.getenv(envName)); v != "" {
+		return v, fmt.Sprintf("%s=%q", envName, v)
+	}
+	if manifest != "" {
+		return manifest, fmt.Sprintf("[settings] %s = %q", key, manifest)
+	}
+	return def, fmt.Sprintf("%q", def)
+}
+
+// switchVars are the environment switches; a value that is neither on nor
+// off is an error naming the variable, not a silent "off".
+var switchVars = []string{"PROVISION_QUIET", "PROVISION_VERBOSE", "PROVISION_JSON",
+	"PROVISION_LAUNCH_ANYWAY", "DRY_RUN"}
+
+// checkSwitches rejects a switch variable set to something unknown.
+func (env *environment) checkSwitches() error {
+	for _, name := range switchVars {
+		v := strings.ToLower(strings.TrimSpace(env.getenv(name)))
+		switch v {
+		case "", "1", "true", "yes", "on", "0", "false", "no", "off":
+			continue
+		}
+		return usageErr("%s=%q is not a switch; use 1, true, yes or on (or 0, false, no, off)",
+			name, env.getenv(name))
+	}
+	return nil
+}
+
 // loadConfig merges the command line, the environment and the manifest's
 // [settings] table. s may be nil (provision get has no manifest).
 func (env *environment) loadConfig(c *cli.Context, s *resolver.Settings) (*config, error) {
 	if s == nil {
 		s = &resolver.Settings{}
 	}
-	layoutName := env.setting(c, flagLayout, "PROVISION_LAYOUT", s.Layout, "fooocus")
+	if err := env.checkSwitches(); err != nil {
+		return nil, err
+	}
+	layoutName, from := env.settingFrom(c, flagLayout, "PROVISION_LAYOUT", "layout", s.Layout,
+		"fooocus")
 	layout, ok := resolver.CanonicalLayout(layoutName)
 	if !ok {
-		return nil, usageErr("layout: %q is not one of %s", layoutName,
-			strings.Join(resolver.Layouts(), ", "))
+		return nil, usageErr("%s is not one of %s", from, strings.Join(resolver.Layouts(), ", "))
 	}
 	defModels, defLink, defLog := defaultDirs(env.inContainer(), layout)
 	cfg := &config{
@@ -92,17 +132,18 @@ func (env *environment) loadConfig(c *cli.Context, s *resolver.Settings) (*confi
 	cfg.Folders = folders
 	cfg.LogFile = env.setting(c, flagLogFile, "PROVISION_LOG_FILE", "", defLog)
 
-	conns := env.setting(c, flagConnections, "PROVISION_CONNECTIONS", itoa(s.Connections),
-		strconv.Itoa(defaultConnections))
+	conns, from := env.settingFrom(c, flagConnections, "PROVISION_CONNECTIONS", "connections",
+		itoa(s.Connections), strconv.Itoa(defaultConnections))
 	n, err := strconv.Atoi(strings.TrimSpace(conns))
 	if err != nil || n < 1 || n > 256 {
-		return nil, usageErr("connections: %q is not a number from 1 to 256", conns)
+		return nil, usageErr("%s is not a number from 1 to 256", from)
 	}
 	cfg.Connections = n
 
-	rate := env.setting(c, flagMaxRate, "PROVISION_MAX_RATE", s.MaxRate, "0")
+	rate, from := env.settingFrom(c, flagMaxRate, "PROVISION_MAX_RATE", "max_rate", s.MaxRate,
+		"0")
 	if cfg.MaxRate, err = resolver.ParseRate(rate); err != nil {
-		return nil, usageErr("max-rate: %v", err)
+		return nil, usageErr("%s: %v", from, err)
 	}
 
 	if cfg.ModelsDir, err = filepath.Abs(cfg.ModelsDir); err != nil {

@@ -115,10 +115,13 @@ func TestSettingsErrors(t *testing.T) {
 	cases := map[string]string{
 		"PROVISION_FOLDERS=lora":     `PROVISION_FOLDERS: "lora" is not category=folder (e.g. lora=my_loras)`,
 		"PROVISION_FOLDERS=models=x": `PROVISION_FOLDERS: "models" is not a category; valid categories are checkpoints, clip_vision, controlnet, embeddings, hypernetworks, inpaint, lora, text_encoder, upscale_models, vae`,
-		"PROVISION_CONNECTIONS=lots": `connections: "lots" is not a number from 1 to 256`,
-		"PROVISION_LAYOUT=invokeai":  `layout: "invokeai" is not one of fooocus, comfyui, a1111`,
-		"PROVISION_MAX_RATE=fast":    "max-rate: ",
-		"PROVISION_CONNECTIONS= 300": `connections: "300" is not a number from 1 to 256`,
+		"PROVISION_CONNECTIONS=lots": `PROVISION_CONNECTIONS="lots" is not a number from 1 to 256`,
+		"PROVISION_LAYOUT=comfi":     `PROVISION_LAYOUT="comfi" is not one of fooocus, comfyui, a1111`,
+		"PROVISION_MAX_RATE=fast":    `PROVISION_MAX_RATE="fast": parse rate "fast"`,
+		"PROVISION_CONNECTIONS= 300": `PROVISION_CONNECTIONS="300" is not a number from 1 to 256`,
+		"PROVISION_QUIET=maybe": `PROVISION_QUIET="maybe" is not a switch; use 1, true, yes or on ` +
+			`(or 0, false, no, off)`,
+		"DRY_RUN=sure": `DRY_RUN="sure" is not a switch`,
 	}
 	for kv, want := range cases {
 		k, v, _ := cutEq(kv)
