@@ -35,9 +35,10 @@ type File struct {
 type Options struct {
 	Files []File
 
-	// Dir is the folder the files are written to. "" makes a fresh folder
-	// under /dev/shm (the system temp dir when there is none) and removes
-	// it after the run.
+	// Dir is the folder the files are written to, as "<index>-<URL base
+	// name>", replacing any such file of an earlier run; they are kept
+	// after the run. "" makes a fresh folder under /dev/shm (the system
+	// temp dir when there is none) and removes it after the run.
 	Dir string
 
 	Connections int     // the engine's connection budget (0 = engine default)
@@ -104,6 +105,9 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	var wg sync.WaitGroup
 	for i, f := range o.Files {
 		final := filepath.Join(dir, strconv.Itoa(i)+"-"+baseName(f.URL))
+		for _, p := range []string{final, final + store.PartSuffix, final + store.JournalSuffix} {
+			os.Remove(p) // an earlier run's: every run starts from nothing
+		}
 		wg.Go(func() {
 			if finish[i], errs[i] = fetchOne(ctx, eng, final, f); errs[i] != nil {
 				cancel()
