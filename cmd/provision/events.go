@@ -93,8 +93,9 @@ func (r *jsonReporter) loop(every time.Duration) {
 			for _, it := range sortedItems(r.active) {
 				last := r.active[it]
 				cur := it.prog.Done()
-				speed := float64(cur-last.bytes) / now.Sub(last.at).Seconds()
-				r.active[it] = sample{now, cur}
+				got := it.prog.Fetched() // this run's bytes: a resume is not speed
+				speed := float64(got-last.bytes) / now.Sub(last.at).Seconds()
+				r.active[it] = sample{now, got}
 				r.ev.emit("progress", "entry", it.entry.Key, "file", it.label,
 					"bytes", cur, "size", it.prog.Size(), "speed", int64(speed),
 					"connections", it.prog.Conns())
@@ -107,7 +108,7 @@ func (r *jsonReporter) loop(every time.Duration) {
 func (r *jsonReporter) start(it *item) {
 	r.track.start(it)
 	r.mu.Lock()
-	r.active[it] = sample{time.Now(), it.prog.Done()}
+	r.active[it] = sample{time.Now(), it.prog.Fetched()}
 	r.mu.Unlock()
 	r.ev.emit("file_start", "entry", it.entry.Key, "file", it.label, "path", it.final,
 		"size", it.target.Size, "resume_bytes", it.prog.Done())

@@ -7,7 +7,6 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -170,8 +169,7 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 	need, free int64, freeErr error, tokens []tokenUse) {
 	fmt.Fprintf(env.stdout, "plan for %s (%d %s) into %s\n\n", m.Origin, len(m.Entries),
 		plural(len(m.Entries), "entry", "entries"), cfg.ModelsDir)
-	tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ENTRY\tSOURCE\tFILE\tSIZE\tSHA256\tTARGET\tSTATUS")
+	table := [][]string{{"ENTRY", "SOURCE", "FILE", "SIZE", "SHA256", "TARGET", "STATUS"}}
 	for _, r := range rows {
 		sha := "-"
 		if r.SHA256 {
@@ -205,10 +203,9 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 		if r.Optional {
 			status += " (optional)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Entry, r.Source, file, size, sha,
-			target, status)
+		table = append(table, []string{r.Entry, r.Source, file, size, sha, target, status})
 	}
-	tw.Flush()
+	writeTable(env.stdout, table)
 	var fails int
 	for _, r := range rows {
 		if r.Status == "fail" {

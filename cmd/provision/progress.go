@@ -40,7 +40,7 @@ func (env *environment) newReporter(cfg *config) reporter {
 		return &lineReporter{w: env.stdout, quiet: true, track: track, begin: time.Now()}
 	}
 	if f, ok := env.stdout.(*os.File); ok && isTerminal(f.Fd()) {
-		return newBarReporter(f, track, nameWidth(termWidth(f.Fd())))
+		return newBarReporter(f, track, barLayoutFor(termWidth(f.Fd())))
 	}
 	return newLineReporter(env.stdout, track, 5*time.Second)
 }
@@ -63,6 +63,9 @@ type lineReporter struct {
 	done       chan struct{}
 }
 
+// sample is what a file had received in this run (engine.Progress.Fetched)
+// at a time: speeds are differences of samples, so bytes already on disk
+// from an earlier run never count as speed.
 type sample struct {
 	at    time.Time
 	bytes int64
@@ -99,13 +102,14 @@ func (r *lineReporter) tick(now time.Time) {
 		last := r.active[it]
 		cur := it.prog.Done()
 		dt = now.Sub(last.at)
-		speed := float64(cur-last.bytes) / dt.Seconds()
-		r.active[it] = sample{now, cur}
+		got := it.prog.Fetched() // this run's bytes: what is on disk already is not speed
+		speed := float64(got-last.bytes) / dt.Seconds()
+		r.active[it] = sample{now, got}
 		sz := it.prog.Size()
 		if sz <= 0 {
 			sz = it.target.Size
 		}
-		done, size, moved = done+cur, size+max(sz, 0), moved+cur-last.bytes
+		done, size, moved = done+cur, size+max(sz, 0), moved+got-last.bytes
 		if r.track.waiting(it) {
 			// Once per file: a long queue would otherwise repeat every tick.
 			if !r.saidQueued[it] {
@@ -142,7 +146,7 @@ func (r *lineReporter) start(it *item) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.active[it] = sample{time.Now(), it.prog.Done()}
+	r.active[it] = sample{time.Now(), it.prog.Fetched()}
 	if have := it.prog.Done(); have > 0 {
 		r.printf("resume", "%s (%s of %s already on disk)", it.label, store.HumanBytes(have),
 			sizeText(it.target.Size))
@@ -226,9 +230,10 @@ type barReporter struct {
 	p     *mpb.Progress
 	track *tracker
 	begin time.Time
-	names int // columns for a file name
+	lay   barLayout
+	w     io.Writer // the terminal
 
-	active atomic.Int32
+	active, queued atomic.Int32 // files receiving bytes, files waiting for a connection
 
 	mu    sync.Mutex
 	bars  map[*item]*fileBar
@@ -247,6 +252,7 @@ type fileBar struct {
 	speed      atomic.Uint64 // float64 bits, bytes/s, smoothed
 	last       int64         // bytes at the previous update
 	waiting    func() bool   // no byte yet: show "queued"
+	lay        barLayout
 }
 
 func (f *fileBar) setSpeed(dt time.Duration, cur int64) {
@@ -262,15 +268,18 @@ func (f *fileBar) setSpeed(dt time.Duration, cur int64) {
 	f.speed.Store(math.Float64bits(0.85*old + 0.15*inst)) // about 1.3 s of memory
 }
 
-// counters is "35.1 MiB / 64.0 MiB".
+// counters is "35.1 MiB / 64.0 MiB", right-aligned in a fixed width so
+// that the bars line up and the line's width is known.
 func (f *fileBar) counters(decor.Statistics) string {
+	text := store.HumanBytes(f.done.Load())
 	if sz := f.size.Load(); sz > 0 {
-		return "  " + store.HumanBytes(f.done.Load()) + " / " + store.HumanBytes(sz)
+		text += " / " + store.HumanBytes(sz)
 	}
-	return "  " + store.HumanBytes(f.done.Load())
+	return fmt.Sprintf("%*s", countersWidth, text)
 }
 
-// rate is "10.3 MiB/s  ETA 4s", or "queued" before the first byte.
+// rate is "10.3 MiB/s  ETA 4s", or "queued" before the first byte; a
+// narrow terminal drops the ETA, then the speed (barLayout).
 func (f *fileBar) rate(decor.Statistics) string {
 	if f.waiting != nil && f.waiting() {
 		return "queued"
@@ -280,8 +289,11 @@ func (f *fileBar) rate(decor.Statistics) string {
 	if size > 0 && done >= size {
 		return "finishing"
 	}
+	if !f.lay.speed {
+		return ""
+	}
 	out := store.HumanBytes(int64(speed)) + "/s"
-	if size > 0 && speed > 1 {
+	if f.lay.eta && size > 0 && speed > 1 {
 		eta := time.Duration(float64(size-done) / speed * float64(time.Second))
 		out += "  ETA " + roundDuration(eta).String()
 	}
@@ -289,33 +301,25 @@ func (f *fileBar) rate(decor.Statistics) string {
 }
 
 func (r *barReporter) newBar(name decor.Decorator, f *fileBar, opts ...mpb.BarOption) *fileBar {
+	f.lay = r.lay
 	opts = append(opts,
 		mpb.PrependDecorators(name,
 			decor.Any(f.counters, decor.WCSyncWidth)),
 		mpb.AppendDecorators(decor.Any(f.rate)))
 	// Made with total 0 so that reaching 100% never completes the bar
 	// (a completed bar can no longer be dropped): finish drops it.
-	f.bar = r.p.New(0, mpb.BarStyle().Lbound(" [").Rbound("] "), opts...)
+	f.bar = r.p.New(0, mpb.BarStyle().Lbound(" [").Rbound("] "),
+		append(opts, mpb.BarWidth(r.lay.bar))...)
 	if sz := f.size.Load(); sz > 0 {
 		f.bar.SetTotal(sz, false)
 	}
 	return f
 }
 
-// nameWidth is how many columns a file name gets beside its bar: what a
-// terminal of cols columns leaves after counters, bar and speed (about
-// 80), within 16..48.
-func nameWidth(cols int) int {
-	if cols <= 0 {
-		return 48
-	}
-	return min(max(cols-80, 16), 48)
-}
-
-func newBarReporter(w io.Writer, track *tracker, names int) *barReporter {
+func newBarReporter(w io.Writer, track *tracker, lay barLayout) *barReporter {
 	r := &barReporter{
-		names: names,
-		p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(30),
+		lay: lay, w: w,
+		p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(lay.bar),
 			mpb.WithRefreshRate(150*time.Millisecond)),
 		track: track, begin: time.Now(),
 		bars: map[*item]*fileBar{},
@@ -323,7 +327,7 @@ func newBarReporter(w io.Writer, track *tracker, names int) *barReporter {
 	}
 	total := &fileBar{}
 	r.total = r.newBar(decor.Any(func(decor.Statistics) string {
-		return fmt.Sprintf("total (%d active)", r.active.Load())
+		return totalText(int(r.active.Load()), int(r.queued.Load()), r.lay.names)
 	}, decor.WCSyncWidthR), total, mpb.BarPriority(1<<30))
 	go r.loop()
 	return r
@@ -349,7 +353,7 @@ func (r *barReporter) loop() {
 func (r *barReporter) update(dt time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var total, done int64
+	var total, done, fetched int64
 	for _, it := range r.items {
 		size := it.prog.Size()
 		if size < 0 {
@@ -357,7 +361,9 @@ func (r *barReporter) update(dt time.Duration) {
 		}
 		total += size
 		done += it.prog.Done()
+		fetched += it.prog.Fetched()
 	}
+	var active, queued int32
 	for it, f := range r.bars {
 		cur := it.prog.Done()
 		if size := it.prog.Size(); size > 0 {
@@ -365,12 +371,21 @@ func (r *barReporter) update(dt time.Duration) {
 			f.bar.SetTotal(size, false)
 		}
 		f.done.Store(cur)
-		f.setSpeed(dt, cur)
+		// Speeds count this run's bytes only: a resumed file's bytes on
+		// disk are not speed.
+		f.setSpeed(dt, it.prog.Fetched())
 		f.bar.SetCurrent(cur)
+		if r.track.waiting(it) {
+			queued++
+		} else {
+			active++
+		}
 	}
+	r.active.Store(active)
+	r.queued.Store(queued)
 	r.total.size.Store(total)
 	r.total.done.Store(done)
-	r.total.setSpeed(dt, done)
+	r.total.setSpeed(dt, fetched)
 	r.total.bar.SetTotal(total, false)
 	r.total.bar.SetCurrent(done)
 }
@@ -380,13 +395,13 @@ func (r *barReporter) start(it *item) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.items = append(r.items, it)
-	f := &fileBar{last: it.prog.Done(), waiting: func() bool { return r.track.waiting(it) }}
+	f := &fileBar{last: it.prog.Fetched(), waiting: func() bool { return r.track.waiting(it) }}
 	f.size.Store(it.target.Size)
 	f.done.Store(it.prog.Done())
-	r.newBar(decor.Name(shorten(it.label, r.names), decor.WCSyncWidthR), f)
+	r.newBar(decor.Name(fitName(it.label, r.lay.names), decor.WCSyncWidthR), f)
 	f.bar.SetCurrent(it.prog.Done())
 	r.bars[it] = f
-	r.active.Add(1)
+	r.queued.Add(1)
 }
 
 func (r *barReporter) finish(it *item) {
@@ -396,7 +411,6 @@ func (r *barReporter) finish(it *item) {
 	st, err, _ := it.snapshot()
 	if f, ok := r.bars[it]; ok {
 		delete(r.bars, it)
-		r.active.Add(-1)
 		f.bar.Abort(true) // drop the bar; the line below replaces it
 	}
 	at := elapsedText(time.Since(r.begin))
@@ -431,15 +445,10 @@ func (r *barReporter) close() {
 	r.mu.Unlock()
 	r.total.bar.Abort(true)
 	r.p.Wait()
+	// Clear what the terminal may have left on the cursor's line (the "^C"
+	// a Ctrl-C echoes, a bar mpb was redrawing) before the summary.
+	fmt.Fprint(r.w, "\r\x1b[K")
 	r.track.close()
-}
-
-func shorten(s string, n int) string {
-	rs := []rune(s)
-	if len(rs) <= n {
-		return s
-	}
-	return "…" + string(rs[len(rs)-n+1:])
 }
 
 func verifiedText(it *item) string {

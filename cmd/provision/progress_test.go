@@ -2,10 +2,14 @@ package main
 
 import (
 	"errors"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mattn/go-runewidth"
+	"github.com/vbauerster/mpb/v8/decor"
 
 	"provision/resolver"
 )
@@ -52,11 +56,81 @@ func TestLineReporterLines(t *testing.T) {
 	}
 }
 
-func TestNameWidth(t *testing.T) {
-	for cols, want := range map[int]int{0: 48, 80: 16, 100: 20, 128: 48, 300: 48} {
-		if got := nameWidth(cols); got != want {
-			t.Errorf("nameWidth(%d) = %d, want %d", cols, got, want)
+// A bar line never reaches a terminal's last column: the name, the
+// counters, the bar and the widest rate text add up to less than cols;
+// narrow terminals drop the ETA first.
+func TestBarLayoutFits(t *testing.T) {
+	for _, c := range []struct {
+		cols       int
+		eta, speed bool
+	}{{80, false, true}, {100, true, true}, {120, true, true}, {200, true, true},
+		{60, false, false}} {
+		l := barLayoutFor(c.cols)
+		rate := rateWidthNone
+		if l.speed {
+			rate = rateWidthSpeed
 		}
+		if l.eta {
+			rate = rateWidthETA
+		}
+		if w := l.names + countersWidth + l.bar + rate; w > c.cols-1 || l.names < 16 {
+			t.Errorf("%d columns: %+v is %d wide", c.cols, l, w)
+		}
+		if l.eta != c.eta || l.speed != c.speed {
+			t.Errorf("%d columns: eta %v speed %v, want %v %v", c.cols, l.eta, l.speed, c.eta,
+				c.speed)
+		}
+	}
+	f := &fileBar{lay: barLayout{speed: true, eta: true}}
+	f.size.Store(1023 << 20)
+	f.done.Store(1000 << 20)
+	f.speed.Store(math.Float64bits(1023 << 20))
+	if got := f.counters(decor.Statistics{}); len(got) != countersWidth {
+		t.Errorf("counters %q: %d columns, want %d", got, len(got), countersWidth)
+	}
+	if got := f.rate(decor.Statistics{}); len(got) > rateWidthETA {
+		t.Errorf("rate %q wider than %d", got, rateWidthETA)
+	}
+}
+
+// Shortened names keep the whole file name when they can, else its
+// start and extension, so that two files stay told apart.
+func TestFitName(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"checkpoints/flux1-dev.safetensors", 40, "checkpoints/flux1-dev.safetensors"},
+		{"checkpoints/flux1-dev.safetensors", 28, "check…/flux1-dev.safetensors"},
+		{"checkpoints/flux1-dev.safetensors", 23, "…/flux1-dev.safetensors"},
+		{"checkpoints/sd_xl_base_1.0_0.9vae.safetensors", 24, "sd_xl_base_….safetensors"},
+		{"embeddings/pack/negative/bad_hands_5.pt", 24, "embeddin…/bad_hands_5.pt"},
+		{"loras/日本語のモデル名.safetensors", 20, "日本語の…afetensors"},
+	} {
+		got := fitName(c.in, c.n)
+		if got != c.want || runewidth.StringWidth(got) > c.n {
+			t.Errorf("fitName(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+	}
+	if got := totalText(3, 2, 28); got != "total (3 active, 2 queued)" {
+		t.Errorf("totalText = %q", got)
+	}
+	if got := totalText(12, 30, 16); got != "total 12+30" {
+		t.Errorf("narrow totalText = %q", got)
+	}
+}
+
+// The summary table stays aligned with wide (CJK) names.
+func TestWriteTableWide(t *testing.T) {
+	var out strings.Builder
+	writeTable(&out, [][]string{{"ENTRY", "FILE", "STATUS"}, {"a", "loras/日本.pt", "done"},
+		{"bb", "loras/x.pt", "FAILED"}})
+	want := "ENTRY  FILE           STATUS\n" +
+		"a      loras/日本.pt  done\n" +
+		"bb     loras/x.pt     FAILED\n"
+	if out.String() != want {
+		t.Errorf("table:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
 

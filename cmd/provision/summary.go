@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"provision/store"
@@ -76,13 +75,11 @@ func (env *environment) printSummary(results []*entryResult, elapsed time.Durati
 	}
 	if !quiet || len(failures) > 0 {
 		fmt.Fprintln(env.stdout)
-		tw := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ENTRY\tFILE\tSIZE\tTIME\tSPEED\tSTATUS")
+		table := [][]string{{"ENTRY", "FILE", "SIZE", "TIME", "SPEED", "STATUS"}}
 		for _, r := range rows {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.entry, r.file, r.size, r.time,
-				r.speed, r.status)
+			table = append(table, []string{r.entry, r.file, r.size, r.time, r.speed, r.status})
 		}
-		tw.Flush()
+		writeTable(env.stdout, table)
 	}
 	if len(failures) > 0 {
 		fmt.Fprintf(env.stdout, "\n%d failed:\n", len(failures))
