@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"provision/bench/sim"
 )
@@ -212,6 +213,22 @@ func TestUnknownCommandAndFlag(t *testing.T) {
 			func(string) string { return "" })
 		if code != exitUsage || out.String() != c.want {
 			t.Errorf("%q: exit %d, output %q; want 2 and %q", c.args, code, out.String(), c.want)
+		}
+	}
+}
+
+// The totals line counts in words: "1 file", "nothing fetched".
+func TestTotalsText(t *testing.T) {
+	for _, c := range []struct {
+		files, fetched int64
+		want           string
+	}{
+		{1, 0, "1 file, nothing fetched"},
+		{3, 0, "3 files, nothing fetched"},
+		{2, 3 << 20, "2 files, 3.0 MiB fetched in 2s (1.5 MiB/s)"},
+	} {
+		if got := totalsText(c.files, c.fetched, 2*time.Second); got != c.want {
+			t.Errorf("totalsText(%d, %d) = %q, want %q", c.files, c.fetched, got, c.want)
 		}
 	}
 }

@@ -128,8 +128,11 @@ func (r *lineReporter) tick(now time.Time) {
 		r.printf("downloading", "%s  %s", it.label, progressText(cur, sz, speed))
 	}
 	if moving > 0 && len(r.active) > 1 && dt > 0 {
-		r.printf("total", "%d files  %s", len(r.active),
-			progressText(done, size, float64(moved)/dt.Seconds()))
+		counts := fmt.Sprintf("%d active", moving)
+		if q := len(r.active) - moving; q > 0 {
+			counts += fmt.Sprintf(", %d queued", q)
+		}
+		r.printf("total", "%s  %s", counts, progressText(done, size, float64(moved)/dt.Seconds()))
 	}
 }
 
@@ -147,7 +150,7 @@ func (r *lineReporter) start(it *item) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.active[it] = sample{time.Now(), it.prog.Fetched()}
-	if have := it.prog.Done(); have > 0 {
+	if have := max(it.prog.Done(), it.resumed); have > 0 {
 		r.printf("resume", "%s (%s of %s already on disk)", it.label, store.HumanBytes(have),
 			sizeText(it.target.Size))
 		return
