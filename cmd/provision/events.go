@@ -111,7 +111,7 @@ func (r *jsonReporter) start(it *item) {
 	r.active[it] = sample{time.Now(), it.prog.Fetched()}
 	r.mu.Unlock()
 	r.ev.emit("file_start", "entry", it.entry.Key, "file", it.label, "path", it.final,
-		"size", it.target.Size, "resume_bytes", it.prog.Done())
+		"size", it.target.Size, "resume_bytes", max(it.prog.Done(), it.resumed))
 }
 
 func (r *jsonReporter) finish(it *item) {

@@ -45,6 +45,7 @@ type item struct {
 	err      error
 	size     int64
 	replace  string // why a file at final does not match ("size differs"); "" if none
+	resumed  int64  // bytes a .part held when this run started the file
 	fetched  int64
 	started  time.Time
 	finished time.Time
@@ -308,9 +309,10 @@ func (p *pipeline) fetchOne(ctx context.Context, it *item) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", it.entry.Key, err)
 	}
+	have := part.Have()
+	it.resumed = have.Total() // the engine's Progress learns it only inside Fetch
 	it.set(statusActive, nil)
 	p.rep.start(it)
-	have := part.Have()
 	if have.Total() > 0 {
 		p.log.Info("resuming", "file", it.label, "bytes_on_disk", have.Total())
 	}

@@ -51,7 +51,7 @@ func (t *tracker) sample(now time.Time) {
 func (t *tracker) start(it *item) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.base[it] = it.prog.Done()
+	t.base[it] = max(it.prog.Done(), it.resumed)
 }
 
 func (t *tracker) finish(it *item) {
