@@ -8,8 +8,12 @@ import (
 	"github.com/mattn/go-runewidth"
 )
 
-// countersWidth is the column of "1023.9 MiB / 1023.9 MiB" beside a bar.
-const countersWidth = 25
+// countersWidth is the column of "1023.9 MiB / 1023.9 MiB" beside a bar;
+// barGaps the spaces mpb puts on either side of the bar.
+const (
+	countersWidth = 25
+	barGaps       = 2
+)
 
 // barLayout is how a bar line shares a terminal's columns: the file name,
 // the counters (countersWidth), the bar with its brackets, and the rate.
@@ -37,13 +41,13 @@ func barLayoutFor(cols int) barLayout {
 	if cols <= 0 {
 		return barLayout{names: 48, bar: 30, speed: true, eta: true}
 	}
-	budget := cols - 1 - countersWidth
+	budget := cols - 1 - countersWidth - barGaps
 	for _, l := range []barLayout{
 		{names: 28, bar: 30, speed: true, eta: true},
 		{names: 24, bar: 16, speed: true, eta: true},
 		{names: 24, bar: 14, speed: true},
 		{names: 20, bar: 10, speed: true},
-		{names: 16, bar: 8},
+		{names: 12, bar: 8},
 	} {
 		rate := rateWidthNone
 		switch {
@@ -77,6 +81,9 @@ func fitName(s string, n int) string {
 	if dir != "" && bw+2 <= n {
 		keep := n - bw - 2 // columns of the folder's start before "…/"
 		return runewidth.Truncate(dir, keep, "") + "…/" + base
+	}
+	if bw <= n {
+		return base // no room for "…/" before it: the file name alone
 	}
 	if n < 3 {
 		return runewidth.Truncate(base, n, "")

@@ -73,7 +73,7 @@ func TestBarLayoutFits(t *testing.T) {
 		if l.eta {
 			rate = rateWidthETA
 		}
-		if w := l.names + countersWidth + l.bar + rate; w > c.cols-1 || l.names < 16 {
+		if w := l.names + countersWidth + barGaps + l.bar + rate; w > c.cols-1 || l.names < 12 {
 			t.Errorf("%d columns: %+v is %d wide", c.cols, l, w)
 		}
 		if l.eta != c.eta || l.speed != c.speed {
@@ -104,6 +104,7 @@ func TestFitName(t *testing.T) {
 		{"checkpoints/flux1-dev.safetensors", 40, "checkpoints/flux1-dev.safetensors"},
 		{"checkpoints/flux1-dev.safetensors", 28, "check…/flux1-dev.safetensors"},
 		{"checkpoints/flux1-dev.safetensors", 23, "…/flux1-dev.safetensors"},
+		{"checkpoints/flux1-dev.safetensors", 22, "flux1-dev.safetensors"},
 		{"checkpoints/sd_xl_base_1.0_0.9vae.safetensors", 24, "sd_xl_base_….safetensors"},
 		{"embeddings/pack/negative/bad_hands_5.pt", 24, "embeddin…/bad_hands_5.pt"},
 		{"loras/日本語のモデル名.safetensors", 20, "日本語の…afetensors"},
