@@ -142,7 +142,9 @@ func New(cfg Config) *Engine {
 
 // newTransport is an HTTP/1.1-only transport: one TCP connection per
 // stream, no transparent compression, enough idle connections kept per host
-// for every slot to reuse one.
+// for every slot to reuse one. MaxConnsPerHost caps dialing too: without it a
+// request that waits for a dial takes a connection another request freed
+// meanwhile, and the late dial is left over as one connection too many.
 func newTransport(conns int) *http.Transport {
 	d := &net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}
 	var h1 http.Protocols
@@ -158,6 +160,7 @@ func newTransport(conns int) *http.Transport {
 		DisableCompression:    true,
 		MaxIdleConns:          max(100, 2*conns),
 		MaxIdleConnsPerHost:   max(conns, 2),
+		MaxConnsPerHost:       conns,
 		IdleConnTimeout:       90 * time.Second,
 		ReadBufferSize:        64 << 10,
 		WriteBufferSize:       4 << 10,

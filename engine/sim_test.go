@@ -61,8 +61,11 @@ func TestSimFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
+			// The idle timeout is long enough that -race on a loaded machine
+			// never fires it on a serving connection: that would drop the
+			// bytes in flight and count them as fetched twice.
 			e := engine.New(engine.Config{Connections: 6, ChunkSize: 2 << 20, MinSplit: 64 << 20,
-				IdleTimeout: 300 * time.Millisecond,
+				IdleTimeout: 2 * time.Second,
 				Backoff:     func(int) time.Duration { return time.Millisecond }})
 			out := &bufOut{data: make([]byte, size)}
 			url := s.FilesURL + "/" + pf.Name
