@@ -52,8 +52,10 @@
 // most three times in a row without new bytes) and continue with the
 // missing ranges.
 // Attempts count per chunk and start over when an attempt moved the chunk
-// by at least MinSplit bytes; a connection that dropped after delivering
-// bytes is asked again at once. A 429 with Retry-After pauses every request
+// by at least 64 KiB or 1% of it, whichever is less, so a transfer that
+// keeps making progress is never given up, while a server that sends a
+// byte and drops is given up after Config.Retries; a connection that
+// dropped after delivering bytes is asked again at once. A 429 with Retry-After pauses every request
 // to that host (the other connections do not collect 429s of their own); a
 // 503 with Retry-After pauses only its chunk. Neither counts against
 // Config.Retries.

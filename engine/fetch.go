@@ -220,7 +220,7 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 
 // retryState counts one piece's failures.
 type retryState struct {
-	attempts  int // failures since the piece last moved MinSplit bytes
+	attempts  int // failures since an attempt last moved the piece by progressMin
 	n416      int // 416 answers
 	throttled int // 429/503 answers with Retry-After
 }
@@ -268,7 +268,7 @@ func (js *jobState) retry(ctx context.Context, p *piece, rs *retryState, before 
 
 	js.mu.Lock()
 	moved := p.pos > before && !js.rangeless
-	progressed := p.pos-before >= e.cfg.MinSplit && !js.rangeless
+	progressed := p.pos-before >= progressMin(p) && !js.rangeless
 	received, expected := p.pos-p.start, p.end-p.start
 	if p.end == unknownEnd {
 		expected = -1
@@ -298,6 +298,23 @@ func (js *jobState) retry(ctx context.Context, p *piece, rs *retryState, before 
 		return 0, nil
 	}
 	return e.cfg.Backoff(rs.attempts), nil
+}
+
+// minProgress is how many bytes one failed attempt must add to its piece
+// to start the piece's attempt count over (see progressMin).
+const minProgress = 64 << 10
+
+// progressMin is the progress that makes a failed attempt on p count as
+// progress: minProgress, or 1% of the piece when that is less (at least one
+// byte). A connection that keeps dropping after such progress is asked
+// again for as long as it takes; one that sends less each time (a byte,
+// then a drop) is given up after Config.Retries attempts. Every reset needs
+// that many new bytes, so the attempts on one piece stay bounded by its size.
+func progressMin(p *piece) int64 {
+	if p.end == unknownEnd {
+		return minProgress
+	}
+	return max(1, min(minProgress, (p.end-p.start)/100))
 }
 
 // host returns the host the job's requests go to first.
