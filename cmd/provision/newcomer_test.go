@@ -5,11 +5,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"provision/bench/sim"
+	"provision/internal/span"
 )
 
 // upscaleManifest is one URL entry for the simulator's upscaler; extra is
@@ -231,4 +233,34 @@ func TestTotalsText(t *testing.T) {
 			t.Errorf("totalsText(%d, %d) = %q, want %q", c.files, c.fetched, got, c.want)
 		}
 	}
+}
+
+// A rerun after a stopped transfer says what its .part already held: the
+// bytes on disk are known before the engine starts, so they are neither
+// shown as a fresh start nor counted as speed.
+func TestResumeSaysBytesOnDisk(t *testing.T) {
+	h := faultHarness(t, 8<<20, 1<<20, nil)
+	f := h.hubFile()
+	h.faults(faultKey, sim.Faults{ConnRate: 2 << 20})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for ctx.Err() == nil { // stop once 1 MiB has been served
+			if span.Normalize(h.sim.Stats().File(f.Seed()).Sent).Total() >= 1<<20 {
+				cancel()
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	if code, out := h.run(ctx, "run", h.hubManifest(), "--connections", "2"); code !=
+		exitInterrupted {
+		t.Fatalf("stopped run: exit %d:\n%s", code, out)
+	}
+	h.faults(faultKey, sim.Faults{})
+	out := h.mustRun(context.Background(), h.hubManifest(), 0)
+	re := regexp.MustCompile(`\] resume      checkpoints/` + regexp.QuoteMeta(faultFile) +
+		` \(([0-9.]+ [KM]iB) of 8\.0 MiB already on disk\)`)
+	if !re.MatchString(out) || strings.Contains(out, "] start       checkpoints/"+faultFile) {
+		t.Errorf("want a resume line with the bytes on disk, not a start line:\n%s", out)
+	}
+	h.wantHub()
 }
