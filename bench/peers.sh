@@ -35,14 +35,19 @@ RES=$(mktemp "$OUT/results.XXXXXX")
 SIMLOG=$(mktemp "$OUT/sim.XXXXXX")
 SIMPID=
 cleanup() {
-	[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null
+	stopsim
 	rm -rf "$OUT/run" "$SIMLOG"
-	true
 }
 trap cleanup EXIT
 
 stopsim() {
-	[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null && wait "$SIMPID" 2>/dev/null || true
+	if [ -n "$SIMPID" ]; then
+		# A simulator that does not end within 5 s of SIGTERM is killed.
+		kill "$SIMPID" 2>/dev/null || true
+		for _ in $(seq 50); do kill -0 "$SIMPID" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$SIMPID" 2>/dev/null || true
+		wait "$SIMPID" 2>/dev/null || true
+	fi
 	SIMPID=
 }
 
