@@ -54,6 +54,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer,
 // runEnv is run with an environment the caller built (tests set exec and
 // container on it).
 func runEnv(ctx context.Context, args []string, env *environment) int {
+	if len(args) > 1 && args[1] == "help" { // "provision help [CMD]" is "provision [CMD] --help"
+		args = append(append([]string{args[0]}, args[2:]...), "--help")
+	}
 	args = implicitRun(args)
 	if err := unknownCommand(args); err != nil {
 		return exitCode(ctx, err, env.stderr)

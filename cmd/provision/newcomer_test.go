@@ -58,6 +58,16 @@ func TestLinkFailureFailsRunAndBlocksLaunch(t *testing.T) {
 	}
 	h.wantFile(rel, f.SHA256())
 
+	// --json: a link_failed event, and the summary's link_failures and exit_code.
+	code, out, _ = runRecorded(t, h, "run", cfg, "--models-dir", h.models, "--link-dir", link,
+		"--json")
+	if code != exitFailed || !strings.Contains(out, `{"event":"link_failed"`) ||
+		!strings.Contains(out, `"failed":0,"failed_entries":0,`) ||
+		!strings.Contains(out, `"link_failures":["link `+at+`: it is a file, not a folder; `) ||
+		!strings.Contains(out, `"exit_code":1}`) {
+		t.Errorf("--json: exit %d:\n%s", code, out)
+	}
+
 	// A dangling link: named as such; --launch-anyway starts the UI all the same.
 	os.Remove(at)
 	if err := os.Symlink("/nonexistent/models", at); err != nil {
@@ -209,6 +219,7 @@ func TestUnknownCommandAndFlag(t *testing.T) {
 		{[]string{"run", "--bogus", "x.toml"},
 			"provision: unknown flag --bogus; see provision run --help\n"},
 		{[]string{"plan", "-z"}, "provision: unknown flag -z; see provision plan --help\n"},
+		{[]string{"help", "nosuch"}, "provision: unknown command \"nosuch\"; see provision --help\n"},
 	} {
 		var out strings.Builder
 		code := run(context.Background(), append([]string{"provision"}, c.args...), &out, &out,
