@@ -219,7 +219,8 @@ func TestUnknownCommandAndFlag(t *testing.T) {
 		{[]string{"run", "--bogus", "x.toml"},
 			"provision: unknown flag --bogus; see provision run --help\n"},
 		{[]string{"plan", "-z"}, "provision: unknown flag -z; see provision plan --help\n"},
-		{[]string{"help", "nosuch"}, "provision: unknown command \"nosuch\"; see provision --help\n"},
+		{[]string{"help", "nosuch"},
+			"provision: unknown command \"nosuch\"; see provision --help\n"},
 	} {
 		var out strings.Builder
 		code := run(context.Background(), append([]string{"provision"}, c.args...), &out, &out,
