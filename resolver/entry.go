@@ -45,6 +45,13 @@ type Entry struct {
 	SHA256   string // lowercase hex pin, checked after download
 	Optional bool   // a failure does not block the launch of the UI
 	Extract  bool   // unpack a verified archive into the category folder
+
+	// Unset, when not nil, names environment variables that a ${VAR} in
+	// the entry's url or headers uses but the environment lacks (unset or
+	// empty). The manifest is still valid: only this entry cannot be
+	// fetched, and Preflight and Resolve return that as an *EntryError
+	// matching ErrEnvUnset. URL and Headers are then incomplete.
+	Unset *UnsetVar
 }
 
 // Settings is the manifest's [settings] table. Zero values mean "not set":

@@ -87,6 +87,10 @@ var (
 	// ErrUnsupported: the entry asks for something the resolver cannot do
 	// (an unknown source, a URL without a usable file name).
 	ErrUnsupported = errors.New("unsupported entry")
+
+	// ErrEnvUnset: the entry's url or headers use a ${VAR} whose variable
+	// is not set in this environment (Entry.Unset); export it and run again.
+	ErrEnvUnset = errors.New("environment variable not set")
 )
 
 // EntryError is the error Resolve returns: what happened to which entry and

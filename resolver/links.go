@@ -136,7 +136,8 @@ func withPath(u *url.URL, segs []string, raw string) string {
 // name/..." and "owner/name@revision"), or "civitai://<version id>" (a
 // civitai link with ?modelVersionId= works too). key names the entry in
 // messages and category is any category spelling; getenv nil means
-// os.Getenv. Problems come back as a *ValidationError.
+// os.Getenv. Problems come back as a *ValidationError; an unset variable
+// is recorded in Entry.Unset instead, as ParseManifest does.
 func ParseRef(key, category, ref string, getenv func(string) string) (*Entry, error) {
 	if getenv == nil {
 		getenv = os.Getenv
@@ -173,13 +174,14 @@ func (p *parser) bareEntry(e *Entry, s string) {
 		e.VersionID = id
 	default:
 		e.Source = URL
-		u, msg := p.expand(s)
-		if msg == "" {
+		u, msg, unset := p.expand(s)
+		if msg == "" && unset == nil {
 			msg = checkURL(s, u)
 		}
 		if msg != "" {
 			p.ps.add(e.Key, "", "%s", msg)
 		}
+		e.noteUnset("url", unset)
 		e.URL = u
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -33,6 +34,8 @@ var (
 // ParseManifest reads a TOML manifest. origin names it in messages (a path
 // or a redacted URL). getenv looks up the variables of ${VAR} in url and
 // header values; nil means os.Getenv, and an empty value counts as unset.
+// An unset variable is not a manifest mistake: it is recorded on its entry
+// (Entry.Unset), which alone fails when resolved.
 //
 // The forms accepted are [models.<category>] tables whose keys are entries
 // written as inline tables (on one line or several) or as bare strings (read
@@ -411,30 +414,33 @@ func checkURL(written, expanded string) string {
 }
 
 // expand replaces each ${NAME} in s with its environment value. A $ not
-// followed by { is kept as it is. A non-empty message names the problem
-// (an unset variable, a malformed reference) without showing any value.
-func (p *parser) expand(s string) (string, string) {
+// followed by { is kept as it is. A non-empty message names a malformed
+// reference, a mistake of the manifest. unset lists, in order and once
+// each, the variables that are unset or empty: a problem of the
+// environment, not of the manifest (see UnsetVar); the value is then
+// meaningless. Neither shows any value.
+func (p *parser) expand(s string) (v, msg string, unset []string) {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
 			b.WriteString(s)
-			return b.String(), ""
+			return b.String(), "", unset
 		}
 		b.WriteString(s[:i])
 		j := strings.IndexByte(s[i:], '}')
 		if j < 0 {
-			return "", "a \"${\" is not closed; write ${NAME} to use environment variable NAME"
+			return "", "a \"${\" is not closed; write ${NAME} to use environment variable NAME",
+				nil
 		}
 		name := s[i+2 : i+j]
 		if !isVarName(name) {
 			return "", fmt.Sprintf("${%s} is not a variable reference; write ${NAME} with "+
-				"letters, digits and _", name)
+				"letters, digits and _", name), nil
 		}
 		v := p.getenv(name)
-		if v == "" {
-			return "", fmt.Sprintf("environment variable %s is not set (used as ${%s}); "+
-				"export it before running provision", name, name)
+		if v == "" && !slices.Contains(unset, name) {
+			unset = append(unset, name)
 		}
 		b.WriteString(v)
 		s = s[i+j+1:]

@@ -237,13 +237,14 @@ func (r *fieldReader) url(e *Entry) {
 	if !r.has("url") {
 		r.add("", "url entry needs url (an http or https link)")
 	} else if urlOK {
-		u, msg := r.p.expand(raw)
-		if msg == "" {
+		u, msg, unset := r.p.expand(raw)
+		if msg == "" && unset == nil {
 			msg = checkURL(raw, u)
 		}
 		if msg != "" {
 			r.add("url", "%s", msg)
 		}
+		e.noteUnset("url", unset)
 		e.URL = u
 	}
 
@@ -268,7 +269,7 @@ func (r *fieldReader) url(e *Entry) {
 			r.add(field, "%q is not a valid header name", name)
 			continue
 		}
-		v, msg := r.p.expand(s)
+		v, msg, unset := r.p.expand(s)
 		// A token pasted with a trailing newline or spaces is still the token:
 		// whitespace around a header value means nothing in HTTP.
 		v = strings.TrimSpace(v)
@@ -277,6 +278,10 @@ func (r *fieldReader) url(e *Entry) {
 		}
 		if msg != "" {
 			r.add(field, "%s", msg)
+			continue
+		}
+		if unset != nil {
+			e.noteUnset(field, unset)
 			continue
 		}
 		e.Headers[name] = v

@@ -162,9 +162,13 @@ func (r *Resolver) Resolve(ctx context.Context, e *Entry) ([]*Target, error) {
 }
 
 // Preflight reports, without any network traffic, a failure that Resolve
-// would surely hit: a gated HuggingFace entry while no HF_TOKEN is set.
+// would surely hit: an environment variable the entry uses is not set
+// (ErrEnvUnset), or a gated HuggingFace entry while no HF_TOKEN is set.
 // It returns nil when nothing is known to be wrong.
 func (r *Resolver) Preflight(e *Entry) error {
+	if e.Unset != nil {
+		return e.Unset.entryError(e)
+	}
 	if e.Source == HuggingFace && e.Gated && r.cfg.HFToken == "" {
 		return r.gatedNoToken(e, e.Repo)
 	}

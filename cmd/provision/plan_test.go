@@ -310,7 +310,7 @@ a = { repo = "just-a-name", file = "x.safetensors" }
 b = { source = "civitai", model_id = "abc" }
 c = { url = "ftp://x/y" }
 d = { repo = "o/r", file = "x", sha256 = "123" }
-e = { url = "https://x/${NOPE}" }
+e = { url = "https://x/${NOPE" }
 f = { repo = "o/r", fil = "x" }
 [models.lorra]
 g = "https://x/y.safetensors"
@@ -326,8 +326,8 @@ g = "https://x/y.safetensors"
 			`full link, e.g. "https://host/path/model.safetensors"`,
 		m + `: models.checkpoints.d: field sha256: "123" is not a sha256; write its 64 hex ` +
 			`digits (a "sha256:" prefix is fine)`,
-		m + `: models.checkpoints.e: field url: environment variable NOPE is not set (used as ` +
-			`${NOPE}); export it before running provision`,
+		m + `: models.checkpoints.e: field url: a "${" is not closed; write ${NAME} to use ` +
+			`environment variable NAME`,
 		m + `: models.checkpoints.f: field fil: unknown field; did you mean file?`,
 		m + `: models.checkpoints.f: huggingface entry needs file (or download_all = true)`,
 		m + `: models.lorra: unknown category "lorra" (did you mean lora?); valid categories: ` +
