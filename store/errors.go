@@ -31,8 +31,14 @@ type VerifyError struct {
 	Got      string
 }
 
-// Error reads "verify PATH: CHECK: expected X, got Y".
+// Error reads "verify PATH: CHECK: expected X, got Y". A failed
+// safetensors check, whose Got is a whole sentence ("not a safetensors
+// file: ...", "the server sent an HTML page, not a safetensors file ..."),
+// reads "verify PATH: Y".
 func (e *VerifyError) Error() string {
+	if e.Check == "safetensors" {
+		return fmt.Sprintf("verify %s: %s", e.Path, e.Got)
+	}
 	return fmt.Sprintf("verify %s: %s: expected %s, got %s", e.Path, e.Check, e.Expected, e.Got)
 }
 

@@ -101,7 +101,7 @@ func (p *Part) finish(ctx context.Context) error {
 	}
 
 	if err := os.Rename(p.path, p.final); err != nil {
-		return fmt.Errorf("finish %s: rename: %w", p.final, err)
+		return wrapPath(err, p.final, "finish %s", p.final)
 	}
 	dir := filepath.Dir(p.final)
 	var errs []error
@@ -112,7 +112,7 @@ func (p *Part) finish(ctx context.Context) error {
 	// claims more than an empty new .part holds, so it is not trusted).
 	for _, j := range []string{p.journal, p.journal + ".tmp"} {
 		if err := os.Remove(j); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove journal %s: %w", j, err))
+			errs = append(errs, wrapPath(err, j, "remove journal %s", j))
 		}
 	}
 	errs = append(errs, p.release())
@@ -132,7 +132,7 @@ func (p *Part) syncForFinish() error {
 		return p.checkpoint()
 	}
 	if err := p.o.datasync(p.f); err != nil {
-		return p.fail(fmt.Errorf("sync %s: %w", p.path, err), true)
+		return p.fail(wrapPath(err, p.path, "sync %s", p.path), true)
 	}
 	return nil
 }

@@ -144,15 +144,24 @@ func TestFinishSafetensorsSanity(t *testing.T) {
 		wantErr string
 	}{
 		{"valid", good, ""},
-		{"html page", html, `header length 5789751444030890300 that does not fit ` +
-			`a 54-byte file (it starts with "<!DOCTYPE html><html><bo")`},
+		{"html page", html, `the server sent an HTML page, not a safetensors file (a login ` +
+			`or error page?); it starts with "<!DOCTYPE html><html><bo"`},
+		{"json page", []byte(` {"error": "Repository not found", "code": 404}`),
+			`the server sent a JSON document, not a safetensors file (a login or error ` +
+				`page?); it starts with " {\"error\": \"Repository n"`},
+		{"xml page", []byte("<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code></Error>"),
+			`the server sent an XML document, not a safetensors file (a login or error ` +
+				`page?); it starts with "<?xml version=\"1.0\"?><Er"`},
+		{"binary junk", append([]byte{1, 2, 3, 4, 5, 6, 7, 8}, content(40, 3)...),
+			`not a safetensors file: header length 578437695752307201 that does not fit ` +
+				`a 48-byte file (it starts with "\x01\x02\x03\x04\x05\x06\a\b`},
 		{"truncated", good[:len(good)-3],
-			`tensor "b" at data bytes 8-14, beyond the 11 data bytes`},
+			`not a safetensors file: tensor "b" at data bytes 8-14, beyond the 11 data bytes`},
 		{"trailing junk", append(append([]byte(nil), good...), 0, 0),
-			"tensors that cover 14 of the 16 data bytes"},
+			"not a safetensors file: tensors that cover 14 of the 16 data bytes"},
 		{"json error", append(binary.LittleEndian.AppendUint64(nil, 15), `{"error":"nope"`...),
-			"a header that is not a JSON object"},
-		{"tiny", []byte("{}"), "a 2-byte file, too short for a header"},
+			"not a safetensors file: a header that is not a JSON object"},
+		{"tiny", []byte("{}"), "not a safetensors file: a 2-byte file, too short for a header"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -168,7 +177,8 @@ func TestFinishSafetensorsSanity(t *testing.T) {
 			}
 			var verr *VerifyError
 			if !errors.As(err, &verr) || verr.Check != "safetensors" ||
-				!strings.HasPrefix(verr.Got, c.wantErr) {
+				!strings.HasPrefix(verr.Got, c.wantErr) ||
+				!strings.HasPrefix(err.Error(), "verify "+final+": "+c.wantErr) {
 				t.Fatalf("Finish = %v\nwant got %q", err, c.wantErr)
 			}
 			assertGone(t, final, final+PartSuffix)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"hash"
 	"io"
 	"os"
@@ -85,16 +84,16 @@ func (p *Part) hasher() {
 func hashFile(ctx context.Context, path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
+		return "", wrapPath(err, path, "hash %s", path)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
+		return "", wrapPath(err, path, "hash %s", path)
 	}
 	ph := newPrefixHash()
 	if err := ph.upTo(ctx, f, fi.Size()); err != nil {
-		return "", fmt.Errorf("hash %s: %w", path, err)
+		return "", wrapPath(err, path, "hash %s", path)
 	}
 	return ph.sum(), nil
 }

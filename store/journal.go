@@ -219,7 +219,7 @@ func (j *journal) write(id Identity, have span.Set) error {
 	content := encodeSlot(st)
 	if j.f == nil || len(content) > j.slot {
 		if err := j.create(st, content); err != nil {
-			return fmt.Errorf("write journal %s: %w", j.path, err)
+			return wrapPath(err, j.path, "write journal %s", j.path)
 		}
 		return nil
 	}
@@ -228,10 +228,10 @@ func (j *journal) write(id Identity, have span.Set) error {
 	}
 	clear(j.buf[copy(j.buf, content):])
 	if _, err := j.f.WriteAt(j.buf, int64(st.seq%2)*int64(j.slot)); err != nil {
-		return fmt.Errorf("write journal %s: %w", j.path, err)
+		return wrapPath(err, j.path, "write journal %s", j.path)
 	}
 	if err := datasync(j.f); err != nil {
-		return fmt.Errorf("sync journal %s: %w", j.path, err)
+		return wrapPath(err, j.path, "sync journal %s", j.path)
 	}
 	j.seq = st.seq
 	return nil

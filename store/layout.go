@@ -214,7 +214,7 @@ func checkParents(base, dir string) error {
 		if _, err := os.Lstat(probe); err == nil {
 			break
 		} else if !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("check folder %s: %w", probe, err)
+			return wrapPath(err, probe, "check folder %s", probe)
 		}
 		if probe == base || !within(base, probe) {
 			return nil // nothing below base exists yet: MkdirAll makes real folders
@@ -226,18 +226,18 @@ func checkParents(base, dir string) error {
 	}
 	realBase, err := filepath.EvalSymlinks(base)
 	if err != nil {
-		return fmt.Errorf("check folder %s: %w", base, err)
+		return wrapPath(err, base, "check folder %s", base)
 	}
 	real, err := filepath.EvalSymlinks(probe)
 	if err != nil {
-		return fmt.Errorf("check folder %s: %w", probe, err)
+		return wrapPath(err, probe, "check folder %s", probe)
 	}
 	if !within(realBase, real) {
 		return fmt.Errorf("folder %s leads to %s: %w", probe, real, ErrUnsafePath)
 	}
 	fi, err := os.Stat(probe)
 	if err != nil {
-		return fmt.Errorf("check folder %s: %w", probe, err)
+		return wrapPath(err, probe, "check folder %s", probe)
 	}
 	if !fi.IsDir() {
 		return fmt.Errorf("check folder %s: not a folder", probe)

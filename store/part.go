@@ -119,7 +119,7 @@ func OpenPart(final string, id Identity) (*Part, error) {
 
 func openPart(final string, id Identity, o options) (*Part, error) {
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
-		return nil, fmt.Errorf("create folder %s: %w", filepath.Dir(final), err)
+		return nil, wrapPath(err, filepath.Dir(final), "create folder %s", filepath.Dir(final))
 	}
 	p := &Part{
 		final: final, path: final + PartSuffix, journal: final + JournalSuffix,
@@ -196,16 +196,16 @@ func openLocked(path string) (*os.File, os.FileInfo, error) {
 			return nil, nil, fmt.Errorf("open %s: %w", path, ErrSymlink)
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("open %s: %w", path, err)
+			return nil, nil, wrapPath(err, path, "open %s", path)
 		}
 		if err := lockFile(f); err != nil {
 			f.Close()
-			return nil, nil, fmt.Errorf("lock %s: %w", path, err)
+			return nil, nil, wrapPath(err, path, "lock %s", path)
 		}
 		fi, err := f.Stat()
 		if err != nil {
 			f.Close()
-			return nil, nil, fmt.Errorf("stat %s: %w", path, err)
+			return nil, nil, wrapPath(err, path, "stat %s", path)
 		}
 		if !fi.Mode().IsRegular() {
 			f.Close()
@@ -229,10 +229,10 @@ func openLocked(path string) (*os.File, os.FileInfo, error) {
 // before anything else is written, so it cannot vouch for new bytes.
 func (p *Part) restart() error {
 	if err := os.Remove(p.journal); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("remove journal %s: %w", p.journal, err)
+		return wrapPath(err, p.journal, "remove journal %s", p.journal)
 	}
 	if err := p.f.Truncate(0); err != nil {
-		return fmt.Errorf("truncate %s: %w", p.path, err)
+		return wrapPath(err, p.path, "truncate %s", p.path)
 	}
 	p.have, p.durable = nil, nil
 	return nil
@@ -373,7 +373,7 @@ func (p *Part) checkpoint() error {
 	p.mu.Unlock()
 
 	if err := p.o.datasync(p.f); err != nil {
-		return p.fail(fmt.Errorf("sync %s: %w", p.path, err), true)
+		return p.fail(wrapPath(err, p.path, "sync %s", p.path), true)
 	}
 	if err := p.jn.write(p.id, snap); err != nil {
 		// The older state is still intact; a later checkpoint may retry.
@@ -407,10 +407,10 @@ func (p *Part) release() error {
 	uerr := unlockFile(p.f)
 	cerr := p.f.Close()
 	if cerr != nil {
-		return fmt.Errorf("close %s: %w", p.path, cerr)
+		return wrapPath(cerr, p.path, "close %s", p.path)
 	}
 	if uerr != nil {
-		return fmt.Errorf("unlock %s: %w", p.path, uerr)
+		return wrapPath(uerr, p.path, "unlock %s", p.path)
 	}
 	return nil
 }
@@ -448,7 +448,7 @@ func (p *Part) remove() error {
 	var errs []error
 	for _, path := range []string{p.journal, p.journal + ".tmp", p.path} {
 		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove %s: %w", path, err))
+			errs = append(errs, wrapPath(err, path, "remove %s", path))
 		}
 	}
 	return errors.Join(errs...)

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 )
 
 // preallocate reserves the file's blocks in steps, overlapped with the
@@ -14,7 +13,7 @@ func (p *Part) preallocate(size int64) {
 	defer close(p.allocDone)
 	if p.o.sparse(p.f) {
 		if err := p.extend(size); err != nil {
-			p.fail(fmt.Errorf("extend %s to %d bytes: %w", p.path, size, err), false)
+			p.fail(wrapPath(err, p.path, "extend %s to %d bytes", p.path, size), false)
 		}
 		return
 	}
@@ -28,12 +27,12 @@ func (p *Part) preallocate(size int64) {
 		if errors.Is(err, errNoFallocate) {
 			err = p.extend(size)
 			if err != nil {
-				p.fail(fmt.Errorf("extend %s to %d bytes: %w", p.path, size, err), false)
+				p.fail(wrapPath(err, p.path, "extend %s to %d bytes", p.path, size), false)
 			}
 			return
 		}
 		if err != nil {
-			p.fail(fmt.Errorf("preallocate %s (%s): %w", p.path, HumanBytes(size), err), false)
+			p.fail(wrapPath(err, p.path, "preallocate %s (%s)", p.path, HumanBytes(size)), false)
 			return
 		}
 	}

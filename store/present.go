@@ -177,7 +177,7 @@ func present(ctx context.Context, final string, size int64, sha256 string) (bool
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("check %s: %w", final, err)
+		return false, wrapPath(err, final, "check %s", final)
 	}
 	if !fi.Mode().IsRegular() {
 		return false, fmt.Errorf("check %s: not a regular file (%s); move it away",
@@ -196,7 +196,7 @@ func present(ctx context.Context, final string, size int64, sha256 string) (bool
 
 	got, err := hashFile(ctx, final)
 	if err != nil {
-		return false, fmt.Errorf("check %s: %w", final, err)
+		return false, wrapPath(err, final, "check %s", final)
 	}
 	if after, err := os.Stat(final); err == nil && entryFor(after, "") == entryFor(fi, "") {
 		recordVerified(final, fi, got)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -39,14 +38,14 @@ func CheckSpaces(needs map[string]int64) error {
 		}
 		probe, fi, err := existingParent(d)
 		if err != nil {
-			return fmt.Errorf("check free space in %s: %w", d, err)
+			return wrapPath(err, d, "check free space in %s", d)
 		}
 		dev := statOf(fi).dev
 		g, ok := groups[dev]
 		if !ok {
 			free, err := freeBytes(probe)
 			if err != nil {
-				return fmt.Errorf("check free space in %s: %w", d, err)
+				return wrapPath(err, d, "check free space in %s", d)
 			}
 			g = &group{free: free}
 			groups[dev] = g
