@@ -230,18 +230,31 @@ func (v *Version) File(id int) *CivitFile {
 }
 
 // Seed returns the name of the virtual file this file is served from:
-// "files/<name>", wrapped by SafetensorsSeed for names ending in
-// ".safetensors".
-func (f *PlainFile) Seed() string { return seedFor("files/"+f.Name, f.Gen, f.Size) }
+// "files/<name>", then "#<Gen>" when Gen > 0, wrapped by SafetensorsSeed
+// when the name, or the file name its Disposition gives, ends in
+// ".safetensors" (so a file saved under that name passes a safetensors
+// check).
+func (f *PlainFile) Seed() string {
+	st := strings.Contains(strings.ToLower(f.Disposition), ".safetensors")
+	return seedAs("files/"+f.Name, f.Gen, f.Size, st)
+}
 
 // SHA256 returns the lowercase hex sha256 of the file's bytes.
 func (f *PlainFile) SHA256() string { return blobOf(f.Seed(), f.Size, f.Body).sha256() }
 
+// seedFor is the seed of the file served under name in generation gen:
+// a safetensors one (every generation) when name ends in ".safetensors".
 func seedFor(name string, gen int, size int64) string {
+	return seedAs(name, gen, size, false)
+}
+
+// seedAs is seedFor for a file that is a safetensors one also when st.
+func seedAs(name string, gen int, size int64, st bool) string {
+	st = st || strings.HasSuffix(strings.ToLower(name), ".safetensors")
 	if gen > 0 {
 		name += "#" + strconv.Itoa(gen)
 	}
-	if strings.HasSuffix(strings.ToLower(name), ".safetensors") {
+	if st {
 		return SafetensorsSeed(size, name)
 	}
 	return name

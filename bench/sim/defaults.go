@@ -62,6 +62,7 @@ var EarlyAccessDeadline = time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC)
 //   - download/zen: Content-Disposition `attachment; filename="青禅_Zen.safetensors"`
 //   - download/zen-ext: the same name as an RFC 5987 filename* (percent-encoded UTF-8)
 //   - download/evil: `attachment; filename="../../x.safetensors"`
+//     (these three are valid safetensors files, as their names say)
 //   - private/model.safetensors: requires header X-Api-Key: DemoAPIKey
 //   - EasyNegative.safetensors
 //
