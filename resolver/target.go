@@ -22,6 +22,13 @@ type Target struct {
 	ETag   string      // a content identity for resume (commit, ETag); may be ""
 	Origin string      // the first-hop URL, redacted: the journal's identity and what messages show
 
+	// IfMatch is the strong ETag header, exactly as the server URL points
+	// at sent it, when the resolver saw that server's own answer (URL
+	// entries); the engine sends it as If-Match so a file replaced between
+	// resolving and fetching (or between two runs) is never spliced. ""
+	// when unknown or weak.
+	IfMatch string
+
 	refresh func(ctx context.Context) (string, http.Header, error)
 }
 

@@ -62,7 +62,7 @@ func (r *Resolver) urlTarget(ctx context.Context, e *Entry, raw string,
 	t := &Target{
 		Entry: e, Rel: loc.name, URL: loc.p.final.String(), Size: loc.p.size,
 		SHA256: loc.sha256, ETag: loc.p.etag, Origin: netx.Redact(raw),
-		Header: scopedHeader(hdr, u.Host, loc.p.final),
+		Header: scopedHeader(hdr, u.Host, loc.p.final), IfMatch: loc.p.strongETag,
 	}
 	if t.ETag == "" {
 		t.ETag = loc.sha256
@@ -220,7 +220,8 @@ type probeResult struct {
 	size        int64 // -1 when unknown
 	contentType string
 	disposition string
-	etag        string
+	etag        string // unquoted; or the Last-Modified time when there is no ETag
+	strongETag  string // the ETag header as sent, when it is a strong one
 }
 
 // probe asks for raw's headers with HEAD, following redirects; when HEAD
@@ -274,6 +275,16 @@ func probed(resp *http.Response, ranged bool) *probeResult {
 		contentType: resp.Header.Get("Content-Type"),
 		disposition: resp.Header.Get("Content-Disposition"),
 		etag:        unquoteETag(resp.Header.Get("ETag")),
+	}
+	if et := resp.Header.Get("ETag"); strings.HasPrefix(et, `"`) {
+		p.strongETag = et
+	}
+	if p.etag == "" {
+		// Without an ETag, the modification time is the best identity a
+		// plain server gives: a file changed between two runs restarts.
+		if lm := resp.Header.Get("Last-Modified"); lm != "" {
+			p.etag = "last-modified " + lm
+		}
 	}
 	switch {
 	case ranged && resp.StatusCode == http.StatusPartialContent:

@@ -6,10 +6,13 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"provision/bench/sim"
 )
@@ -382,4 +385,74 @@ ultra = "http://files.sim/models/4x-UltraSharp.pth"
 	h.wantFile("upscale_models/4x-UltraSharp.pth",
 		h.sim.Catalog.File("models/4x-UltraSharp.pth").SHA256())
 	h.wantNothingAt("checkpoints", "sd_xl_base")
+}
+
+// Two entries whose names come from the server and collide never take
+// turns overwriting one file: the second fails, naming the first.
+func TestEntriesResolvingToOneFile(t *testing.T) {
+	h := newHarness(t, sim.Config{})
+	m := h.manifest(`
+[models.upscale_models]
+a = "http://files.sim/download/zen"
+b = "http://files.sim/download/zen-ext"
+`)
+	code, out := h.run(context.Background(), "run", m)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, out)
+	}
+	want := "models.upscale_models.b: resolves to upscale_models/青禅_Zen.safetensors, " +
+		"the file of models.upscale_models.a; set filename on one of them"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
+
+// A plain file replaced on the server between resolving and fetching is
+// never spliced onto the bytes of the earlier version on disk: the engine
+// sends the resolved ETag as If-Match, and the stale part is dropped.
+func TestRemoteReplacedAfterResolveIsNotSpliced(t *testing.T) {
+	h := newHarness(t, sim.Config{})
+	const name = "models/4x-UltraSharp.pth"
+	f := h.sim.Catalog.File(name)
+	entry := "[models.upscale_models]\nultra = \"http://files.sim/" + name + "\"\n"
+
+	// A first run stopped early leaves a journal that names the old ETag.
+	if err := h.sim.SetFaults(name, sim.Faults{ConnRate: 256 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	code, out := h.run(ctx, "run", h.manifest(entry), "--connections", "2")
+	cancel()
+	if code != exitInterrupted {
+		t.Fatalf("first run: exit %d, want %d:\n%s", code, exitInterrupted, out)
+	}
+	if err := h.sim.SetFaults(name, sim.Faults{}); err != nil {
+		t.Fatal(err)
+	}
+
+	// In the rerun, another entry's slow server holds the resolve phase
+	// open; the file is replaced (same size) after it was resolved.
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(1500 * time.Millisecond)
+		http.NotFound(w, r)
+	}))
+	defer slow.Close()
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		if err := h.sim.Replace(name, f.Size); err != nil {
+			t.Error(err)
+		}
+	}()
+	m := h.manifest(entry + "slow = \"" + slow.URL + "/slow.pth\"\n")
+	code, out = h.run(context.Background(), "run", m)
+	if code != 1 || !strings.Contains(out, "changed") {
+		t.Fatalf("rerun: exit %d, want 1 naming the change:\n%s", code, out)
+	}
+	h.wantNothingAt("upscale_models", "4x-UltraSharp.pth")
+
+	// The next run fetches the new version whole.
+	if code, out = h.run(context.Background(), "run", h.manifest(entry)); code != 0 {
+		t.Fatalf("third run: exit %d:\n%s", code, out)
+	}
+	h.wantFile("upscale_models/4x-UltraSharp.pth", h.sim.Catalog.File(name).SHA256())
 }

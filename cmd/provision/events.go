@@ -155,10 +155,14 @@ func speedOf(n int64, d time.Duration) int64 {
 	return int64(float64(n) / d.Seconds())
 }
 
-// verifiedBy names what checked the file: "sha256" or "size".
+// verifiedBy names what checked the file: "sha256", "size", or "none" when
+// the server published neither (a stream cut short cannot be told apart).
 func verifiedBy(it *item) string {
-	if it.target.SHA256 != "" {
+	switch {
+	case it.target.SHA256 != "":
 		return "sha256"
+	case it.target.Size >= 0:
+		return "size"
 	}
-	return "size"
+	return "none"
 }

@@ -162,7 +162,33 @@ func (p *pipeline) resolveAll(ctx context.Context, entries []*resolver.Entry) []
 		}(results[i])
 	}
 	wg.Wait()
+	markDuplicates(results)
 	return results
+}
+
+// markDuplicates fails every entry whose file resolved to a path an
+// earlier entry already claims: names that come from the server (CivitAI
+// metadata, Content-Disposition) can collide where the manifest cannot
+// show it, and two entries must never take turns overwriting one file.
+func markDuplicates(results []*entryResult) {
+	owner := map[string]*resolver.Entry{}
+	for _, r := range results {
+		if r.err != nil {
+			continue
+		}
+		for _, it := range r.items {
+			if first, ok := owner[it.final]; ok && first != r.entry {
+				r.err = &resolver.EntryError{Key: r.entry.Key,
+					Err:  fmt.Errorf("resolves to %s, the file of %s", it.label, first.Key),
+					Hint: "set filename on one of them so each has its own file"}
+				r.items = nil
+				break
+			}
+		}
+		for _, it := range r.items {
+			owner[it.final] = r.entry
+		}
+	}
 }
 
 // checkTokens asks HuggingFace whether HF_TOKEN is valid before any entry
@@ -330,6 +356,7 @@ func (p *pipeline) fetchOne(ctx context.Context, it *item) error {
 		Out:      part,
 		Refresh:  t.Refresh,
 		Progress: &it.prog,
+		IfMatch:  t.IfMatch,
 	})
 	p.log.Debug("fetch result", "file", it.label, "requests", res.Requests,
 		"retries", res.Retries, "refreshes", res.Refreshes, "range_ignored", res.RangeIgnored)

@@ -455,8 +455,11 @@ func (r *barReporter) close() {
 }
 
 func verifiedText(it *item) string {
-	if it.target.SHA256 != "" {
+	switch verifiedBy(it) {
+	case "sha256":
 		return ", sha256 verified"
+	case "size":
+		return ", size verified"
 	}
-	return ", size verified"
+	return ", NOT verified (the server gave no size or hash; pin sha256 in the manifest)"
 }
