@@ -150,22 +150,39 @@ func recordVerified(path string, fi os.FileInfo, sha string) {
 //
 // A missing file is (false, nil). A path that is not a regular file (a
 // folder, a device) is an error naming it; symbolic links are followed.
-// When the file is present and no .part is beside it, a leftover journal
-// (from a process killed just after its rename) is removed.
+// When the file is present, what an earlier download of it left beside it
+// (a .part and journal of a killed process, a journal left between the
+// rename and its removal) is removed, unless another process holds it.
 func Present(ctx context.Context, final string, size int64, sha256 string) (bool, error) {
 	ok, err := present(ctx, final, size, sha256)
 	if ok {
-		removeOrphanJournal(final)
+		removeLeftovers(final)
 	}
 	return ok, err
 }
 
-// removeOrphanJournal removes the journal of a file that is in place when
-// no .part is beside it: a process killed between Finish's rename and the
-// journal's removal leaves one, and nothing else ever would.
-func removeOrphanJournal(final string) {
-	if _, err := os.Lstat(final + PartSuffix); !errors.Is(err, os.ErrNotExist) {
+// removeLeftovers removes the .part and journal beside a file that is in
+// place and verified: nothing would ever resume them, and a preallocated
+// .part holds as much disk as the model. A .part another process has
+// locked is its download in progress and stays; a .part that is a link
+// (planted, never ours) is not touched.
+func removeLeftovers(final string) {
+	part := final + PartSuffix
+	f, err := os.OpenFile(part, os.O_RDWR|oNoFollow, 0)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
 		return
+	default:
+		defer f.Close()
+		if lockFile(f) != nil {
+			return
+		}
+		defer unlockFile(f)
+		if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+			return
+		}
+		os.Remove(part)
 	}
 	os.Remove(final + JournalSuffix)
 	os.Remove(final + JournalSuffix + ".tmp")

@@ -123,33 +123,56 @@ func TestPresentCanceled(t *testing.T) {
 	}
 }
 
-// TestPresentRemovesOrphanJournal: a journal left beside a finished file
-// (killed between the rename and the journal's removal) goes once the file
-// is found present, but not while a .part is beside it.
-func TestPresentRemovesOrphanJournal(t *testing.T) {
+// TestPresentRemovesLeftovers: the .part and journal a killed download
+// left beside a file that is now in place and verified go once the file is
+// found present; a .part another process is writing (locked) stays, and
+// nothing goes while the file is not present.
+func TestPresentRemovesLeftovers(t *testing.T) {
 	data := content(10_000, 3)
 	final := filepath.Join(t.TempDir(), "m.bin")
 	if err := os.WriteFile(final, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	journal := final + JournalSuffix
-	os.WriteFile(journal, []byte("stale"), 0o644)
-	os.WriteFile(final+PartSuffix, nil, 0o644)
+
+	// Locked by a download in progress: kept.
+	p, err := OpenPart(final, Identity{Origin: "o", Size: 10_000, SHA256: sum(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if ok, err := Present(context.Background(), final, 10_000, sum(data)); !ok || err != nil {
 		t.Fatalf("Present = %v, %v", ok, err)
 	}
-	if _, err := os.Stat(journal); err != nil {
-		t.Fatalf("a journal beside a .part was removed: %v", err)
+	if _, err := os.Stat(final + PartSuffix); err != nil {
+		t.Fatalf("a .part in use was removed: %v", err)
 	}
-	os.Remove(final + PartSuffix)
+	p.Close()
+
+	// Not present (another size): nothing removed.
+	os.WriteFile(journal, []byte("stale"), 0o644)
 	if ok, _ := Present(context.Background(), final, 10_001, ""); ok {
 		t.Fatal("a file of another size is present")
 	}
 	if _, err := os.Stat(journal); err != nil {
 		t.Fatalf("the journal of a file that is not present was removed: %v", err)
 	}
+
+	// Present and nobody holds the leftovers: both go.
 	if ok, err := Present(context.Background(), final, 10_000, sum(data)); !ok || err != nil {
 		t.Fatalf("Present = %v, %v", ok, err)
 	}
 	assertGone(t, journal)
+	assertGone(t, final+PartSuffix)
+
+	// A .part that is a planted link is never touched.
+	target := filepath.Join(t.TempDir(), "elsewhere")
+	os.WriteFile(target, []byte("x"), 0o644)
+	os.Symlink(target, final+PartSuffix)
+	Present(context.Background(), final, 10_000, sum(data))
+	if _, err := os.Lstat(final + PartSuffix); err != nil {
+		t.Fatalf("a planted link was removed: %v", err)
+	}
+	if _, err := os.Stat(target); err != nil {
+		t.Fatalf("the link's target was touched: %v", err)
+	}
 }
