@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/peers.sh: the scenarios of issue 3 run with provision and, where
+# bench/peers.sh: the throughput scenarios run with provision and, where
 # installed, aria2c, axel and curl, against the same loopback simulator
 # ("provision sim" in its own process, so only the client's CPU and memory
 # are measured). Each figure is the median of REPEAT runs (default 3).

@@ -9,7 +9,7 @@ import (
 	"provision/bench/sim"
 )
 
-// The link forms users paste (CASES.md C9 and issue 5 point 4), resolved
+// The link forms users paste (CASES.md C9: page links, Drive, GitHub, Dropbox), resolved
 // end to end against the simulator's Google Drive, GitHub and Dropbox,
 // which it serves under FilesURL + "/<real host>/...".
 

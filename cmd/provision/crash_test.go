@@ -122,7 +122,7 @@ func TestCrash(t *testing.T) {
 	t.Run("two-processes", func(t *testing.T) { testTwoProcesses(t, bin) })
 }
 
-// CASES C3 and issue 4: SIGKILL at random moments, rerun until done; the
+// CASES C3: SIGKILL at random moments, rerun until done; the
 // file is exact and the bytes fetched twice stay within 8 MiB per
 // connection per kill. plain takes the file without a known sha256, where
 // only the journal's honesty keeps the bytes right.
