@@ -33,6 +33,9 @@ private = { url = "http://files.sim/private/model.safetensors", optional = true,
 	if code != exitFailed || !strings.Contains(out, "\nwill fail:\n  - "+why+"\n") {
 		t.Fatalf("plan: exit %d, want %d and the reason %q:\n%s", code, exitFailed, why, out)
 	}
+	if !strings.Contains(out, "will fail: variable not set") {
+		t.Errorf("plan's status column should say the variable is not set:\n%s", out)
+	}
 
 	code, out = h.run(context.Background(), "run", m)
 	if code != exitFailed || !strings.Contains(out, why) {

@@ -71,6 +71,7 @@ var failKinds = []struct {
 	{resolver.ErrRateLimited, "rate limited"},
 	{resolver.ErrUnavailable, "service unavailable"},
 	{resolver.ErrUnsupported, "unsupported"},
+	{resolver.ErrEnvUnset, "variable not set"},
 }
 
 // failKind is the status-column words for err, or "error".
