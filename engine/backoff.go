@@ -3,10 +3,9 @@ package engine
 import (
 	"context"
 	"math/rand/v2"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
+
+	"provision/internal/netx"
 )
 
 // maxRetryAfter caps a server's Retry-After so a bogus value cannot park a
@@ -28,20 +27,8 @@ func DefaultBackoff(attempt int) time.Duration {
 // parseRetryAfter reads a Retry-After header given in seconds or as an HTTP
 // date; it returns 0 when the header is absent, malformed or in the past.
 func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		d = time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	return max(0, min(d, maxRetryAfter))
+	d, _ := netx.RetryAfter(v, now)
+	return min(d, maxRetryAfter)
 }
 
 // sleep waits for d or until ctx ends, returning ctx's error in that case.

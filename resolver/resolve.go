@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"path"
-	"strconv"
 	"strings"
 	"time"
 
@@ -215,7 +214,7 @@ func (r *Resolver) send(ctx context.Context, c *http.Client, method, rawURL stri
 			}
 			continue
 		}
-		ra, hasRA := retryAfter(resp.Header.Get("Retry-After"), time.Now())
+		ra, hasRA := netx.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		retry := resp.StatusCode == http.StatusTooManyRequests ||
 			(resp.StatusCode == http.StatusServiceUnavailable && hasRA)
 		if !retry || last {
@@ -237,21 +236,6 @@ func (r *Resolver) backoff(attempt int) time.Duration {
 	d := r.cfg.Backoff << min(attempt, 10)
 	d += time.Duration(rand.Int64N(int64(d)/4 + 1))
 	return min(d, r.cfg.MaxWait)
-}
-
-// retryAfter parses a Retry-After value: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-		return time.Duration(min(n, 1<<20)) * time.Second, true
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
 }
 
 // sleepCtx waits for d or until ctx ends.

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Redact returns raw without its query string, fragment and user info, so that
@@ -84,3 +86,21 @@ func CheckRedirect(req *http.Request, via []*http.Request) error {
 // NoRedirect is an http.Client CheckRedirect function that returns the
 // redirect response itself, for callers that read Location and headers.
 func NoRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// RetryAfter reads a Retry-After header value, given as delay seconds or
+// as an HTTP date, relative to now. ok is false when v is absent or
+// malformed; a date in the past is a zero delay. Absurd delays are capped
+// at about twelve days, so callers only need their own, tighter bound.
+func RetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+		return time.Duration(min(n, 1<<20)) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRedact(t *testing.T) {
@@ -52,5 +53,28 @@ func TestScopedHeadersStayOnTheirHost(t *testing.T) {
 	resp.Body.Close()
 	if got.Get("X-Api-Key") != "" || got.Get("Authorization") != "" {
 		t.Fatalf("scoped headers crossed hosts: %v", got)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	cases := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"1", time.Second, true},
+		{" 30 ", 30 * time.Second, true},
+		{now.Add(5 * time.Second).Format(http.TimeFormat), 5 * time.Second, true},
+		{now.Add(-time.Hour).Format(http.TimeFormat), 0, true},
+		{"", 0, false},
+		{"soon", 0, false},
+		{"-3", 0, false},
+	}
+	for _, c := range cases {
+		got, ok := RetryAfter(c.in, now)
+		if got != c.want || ok != c.ok {
+			t.Errorf("RetryAfter(%q) = %v, %v; want %v, %v", c.in, got, ok, c.want, c.ok)
+		}
 	}
 }
