@@ -117,7 +117,7 @@ func (p *Part) finish(ctx context.Context) error {
 	}
 	errs = append(errs, p.release())
 	if fi, err := os.Stat(p.final); err == nil {
-		recordVerified(p.final, fi, strings.ToLower(sum))
+		recordVerified(p.final, fi, strings.ToLower(sum), p.id.ETag)
 	}
 	return errors.Join(errs...)
 }

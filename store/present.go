@@ -38,6 +38,7 @@ type cacheEntry struct {
 	CtimeNS int64  `json:"ctime_ns"`
 	Inode   uint64 `json:"inode"`
 	SHA256  string `json:"sha256"`
+	ETag    string `json:"etag,omitempty"` // the source's identity when provision finished it
 }
 
 type cacheFile struct {
@@ -100,17 +101,21 @@ func lookupVerified(path string, fi os.FileInfo) (cacheEntry, bool) {
 	if !ok {
 		return cacheEntry{}, false
 	}
-	return e, e == entryFor(fi, e.SHA256)
+	want := entryFor(fi, e.SHA256)
+	want.ETag = e.ETag
+	return e, e == want
 }
 
-// recordVerified stores fi and sha for path. Failures are ignored: see
-// cacheName.
-func recordVerified(path string, fi os.FileInfo, sha string) {
+// recordVerified stores fi, sha and the source's etag for path. Failures
+// are ignored: see cacheName.
+func recordVerified(path string, fi os.FileInfo, sha, etag string) {
 	cacheMu.Lock()
 	defer cacheMu.Unlock()
 	dir := filepath.Dir(path)
 	c := cacheFor(dir)
-	c.Files[filepath.Base(path)] = entryFor(fi, sha)
+	e := entryFor(fi, sha)
+	e.ETag = etag
+	c.Files[filepath.Base(path)] = e
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
 		return
@@ -154,7 +159,15 @@ func recordVerified(path string, fi os.FileInfo, sha string) {
 // (a .part and journal of a killed process, a journal left between the
 // rename and its removal) is removed, unless another process holds it.
 func Present(ctx context.Context, final string, size int64, sha256 string) (bool, error) {
-	ok, err := present(ctx, final, size, sha256)
+	return PresentAs(ctx, final, Identity{Size: size, SHA256: sha256})
+}
+
+// PresentAs is Present for the file the source id describes. It also
+// catches a source replaced by another version of the same size when no
+// sha256 is known: a file provision finished from a source whose ETag was
+// recorded is not present once the source names another ETag.
+func PresentAs(ctx context.Context, final string, id Identity) (bool, error) {
+	ok, err := present(ctx, final, id.Size, id.SHA256, id.ETag)
 	if ok {
 		removeLeftovers(final)
 	}
@@ -188,7 +201,7 @@ func removeLeftovers(final string) {
 	os.Remove(final + JournalSuffix + ".tmp")
 }
 
-func present(ctx context.Context, final string, size int64, sha256 string) (bool, error) {
+func present(ctx context.Context, final string, size int64, sha256, etag string) (bool, error) {
 	fi, err := os.Stat(final)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
@@ -205,6 +218,9 @@ func present(ctx context.Context, final string, size int64, sha256 string) (bool
 	}
 	e, cached := lookupVerified(final, fi)
 	if sha256 == "" {
+		if cached && etag != "" && e.ETag != "" && e.ETag != etag {
+			return false, nil // the source now serves another version
+		}
 		return size >= 0 || cached, nil
 	}
 	if cached && e.SHA256 != "" {
@@ -216,7 +232,7 @@ func present(ctx context.Context, final string, size int64, sha256 string) (bool
 		return false, wrapPath(err, final, "check %s", final)
 	}
 	if after, err := os.Stat(final); err == nil && entryFor(after, "") == entryFor(fi, "") {
-		recordVerified(final, fi, got)
+		recordVerified(final, fi, got, "")
 	}
 	return strings.EqualFold(got, sha256), nil
 }

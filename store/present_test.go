@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"provision/internal/span"
 )
 
 func TestPresent(t *testing.T) {
@@ -174,5 +176,40 @@ func TestPresentRemovesLeftovers(t *testing.T) {
 	}
 	if _, err := os.Stat(target); err != nil {
 		t.Fatalf("the link's target was touched: %v", err)
+	}
+}
+
+// TestPresentAsSourceVersion: without a sha256, a file provision finished
+// from a source whose ETag was recorded stops being present when the
+// source names another ETag; a file nobody recorded is judged by size.
+func TestPresentAsSourceVersion(t *testing.T) {
+	data := content(5_000, 9)
+	final := filepath.Join(t.TempDir(), "m.pth")
+	id := Identity{Origin: "http://h/m.pth", Size: int64(len(data)), ETag: "v1"}
+	p, err := OpenPart(final, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(span.Range{Start: 0, End: int64(len(data))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Finish(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if ok, err := PresentAs(ctx, final, id); !ok || err != nil {
+		t.Fatalf("same version: PresentAs = %v, %v", ok, err)
+	}
+	id.ETag = "v2"
+	if ok, _ := PresentAs(ctx, final, id); ok {
+		t.Fatal("a new version of the source is taken as present")
+	}
+	other := filepath.Join(t.TempDir(), "user.pth")
+	os.WriteFile(other, data, 0o644)
+	if ok, _ := PresentAs(ctx, other, id); !ok {
+		t.Fatal("a file of the right size that provision never recorded is not present")
 	}
 }

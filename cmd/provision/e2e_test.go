@@ -456,3 +456,30 @@ func TestRemoteReplacedAfterResolveIsNotSpliced(t *testing.T) {
 	}
 	h.wantFile("upscale_models/4x-UltraSharp.pth", h.sim.Catalog.File(name).SHA256())
 }
+
+// A file without a published sha256, replaced on its server by a new
+// version of the same size, is fetched again: "present" compares the
+// source's ETag recorded when provision finished the file.
+func TestSameSizeNewVersionIsFetched(t *testing.T) {
+	h := newHarness(t, sim.Config{})
+	const name = "models/4x-UltraSharp.pth"
+	m := h.manifest("[models.upscale_models]\nultra = \"http://files.sim/" + name + "\"\n")
+	if code, out := h.run(context.Background(), "run", m); code != 0 {
+		t.Fatalf("first run: exit %d:\n%s", code, out)
+	}
+	old := h.sim.Catalog.File(name).SHA256()
+	if err := h.sim.Replace(name, h.sim.Catalog.File(name).Size); err != nil {
+		t.Fatal(err)
+	}
+	if h.sim.Catalog.File(name).SHA256() == old {
+		t.Fatal("the replaced file has the same bytes")
+	}
+	code, out := h.run(context.Background(), "run", m)
+	if code != 0 {
+		t.Fatalf("second run: exit %d:\n%s", code, out)
+	}
+	h.wantFile("upscale_models/4x-UltraSharp.pth", h.sim.Catalog.File(name).SHA256())
+	if !strings.Contains(out, "new version") {
+		t.Errorf("the rerun should say why it fetches again:\n%s", out)
+	}
+}

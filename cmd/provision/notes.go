@@ -71,6 +71,8 @@ func replaceReason(final string, size int64, sha string) string {
 		return "size differs"
 	case sha != "":
 		return "sha256 differs"
+	case size >= 0:
+		return "the source has a new version"
 	}
 	return "not verified"
 }

@@ -242,7 +242,9 @@ func (p *pipeline) checkPresent(ctx context.Context, results []*entryResult) {
 			if ctx.Err() != nil {
 				return
 			}
-			ok, err := store.Present(ctx, it.final, it.target.Size, it.target.SHA256)
+			t := it.target
+			ok, err := store.PresentAs(ctx, it.final, store.Identity{
+				Origin: t.Origin, Size: t.Size, SHA256: t.SHA256, ETag: t.ETag})
 			if err != nil {
 				p.log.Warn("check present", "file", it.label, "err", err)
 				continue
