@@ -9,8 +9,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-
-	"provision/internal/netx"
 )
 
 // Web pages and pointer files that stand where a file was expected: the
@@ -25,15 +23,11 @@ const maxPage = 512 << 10
 // returns up to maxPage bytes of its body.
 func (r *Resolver) readPage(ctx context.Context, raw string, hdr http.Header,
 	scopeHost string) ([]byte, error) {
-	if u, err := url.Parse(raw); err != nil || !onHost(u, scopeHost) {
-		hdr = nil
+	u, err := url.Parse(raw)
+	if err != nil {
+		u = &url.URL{} // on no host: no headers; send reports the bad URL, redacted
 	}
-	ctx = netx.Scoped(ctx, scopeHost, headerNames(hdr))
-	h := hdr.Clone()
-	if h == nil {
-		h = http.Header{}
-	}
-	h.Set("Accept-Encoding", "identity")
+	ctx, h := scopedRequest(ctx, u, hdr, scopeHost)
 	resp, err := r.send(ctx, r.follow, http.MethodGet, raw, h)
 	if err != nil {
 		return nil, err

@@ -234,15 +234,7 @@ func (r *Resolver) probe(ctx context.Context, raw string, hdr http.Header,
 	if err != nil {
 		return nil, err
 	}
-	if !onHost(u, scopeHost) {
-		hdr = nil
-	}
-	ctx = netx.Scoped(ctx, scopeHost, headerNames(hdr))
-	h := hdr.Clone()
-	if h == nil {
-		h = http.Header{}
-	}
-	h.Set("Accept-Encoding", "identity")
+	ctx, h := scopedRequest(ctx, u, hdr, scopeHost)
 
 	resp, err := r.send(ctx, r.follow, http.MethodHead, raw, h)
 	if err != nil {
@@ -361,4 +353,21 @@ func (r *Resolver) civLink(u *url.URL) (*Entry, bool) {
 		return &Entry{VersionID: segs[1]}, true
 	}
 	return nil, false
+}
+
+// scopedRequest returns the context and headers of a request to u: the
+// entry's headers hdr only when u is on scopeHost (and dropped by any
+// redirect that leaves it), and never a transparent encoding.
+func scopedRequest(ctx context.Context, u *url.URL, hdr http.Header,
+	scopeHost string) (context.Context, http.Header) {
+	if !onHost(u, scopeHost) {
+		hdr = nil
+	}
+	ctx = netx.Scoped(ctx, scopeHost, headerNames(hdr))
+	h := hdr.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set("Accept-Encoding", "identity")
+	return ctx, h
 }

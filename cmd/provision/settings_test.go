@@ -113,8 +113,10 @@ func TestContainerDefaults(t *testing.T) {
 
 func TestSettingsErrors(t *testing.T) {
 	cases := map[string]string{
-		"PROVISION_FOLDERS=lora":     `PROVISION_FOLDERS: "lora" is not category=folder (e.g. lora=my_loras)`,
-		"PROVISION_FOLDERS=models=x": `PROVISION_FOLDERS: "models" is not a category; valid categories are checkpoints, clip_vision, controlnet, embeddings, hypernetworks, inpaint, lora, text_encoder, upscale_models, vae`,
+		"PROVISION_FOLDERS=lora": `PROVISION_FOLDERS: "lora" is not category=folder (e.g. lora=my_loras)`,
+		"PROVISION_FOLDERS=models=x": `PROVISION_FOLDERS: "models" is not a category; ` +
+			`valid categories are checkpoints, clip_vision, controlnet, embeddings, ` +
+			`hypernetworks, inpaint, lora, text_encoder, upscale_models, vae`,
 		"PROVISION_CONNECTIONS=lots": `PROVISION_CONNECTIONS="lots" is not a number from 1 to 256`,
 		"PROVISION_LAYOUT=comfi":     `PROVISION_LAYOUT="comfi" is not one of fooocus, comfyui, a1111`,
 		"PROVISION_MAX_RATE=fast":    `PROVISION_MAX_RATE="fast": parse rate "fast"`,
