@@ -98,3 +98,20 @@ func Remaining(final string, size int64) int64 {
 	}
 	return max(0, size-min(size, statOf(fi).allocated))
 }
+
+// OnDisk returns the bytes of final that an earlier, stopped download left
+// in final+".part" and that a resume would keep: what an intact journal of
+// the same identity vouches for, 0 otherwise. It reads without locking and
+// changes nothing, for plans and estimates.
+func OnDisk(final string, id Identity) int64 {
+	st, _, err := readJournal(final + JournalSuffix)
+	if err != nil || !id.Same(st.id) {
+		return 0
+	}
+	fi, err := os.Lstat(final + PartSuffix)
+	if err != nil || !fi.Mode().IsRegular() || len(st.have) == 0 ||
+		st.have[len(st.have)-1].End > fi.Size() {
+		return 0
+	}
+	return st.have.Total()
+}

@@ -102,7 +102,7 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest,
 	p.checkPresent(ctx, results)
 
 	var rows []planRow
-	var need int64
+	var need, diskNeed int64 // bytes to fetch; disk blocks still to reserve
 	for _, r := range results {
 		if r.err != nil {
 			rows = append(rows, planRow{Entry: r.entry.Key, Source: string(r.entry.Source),
@@ -120,9 +120,13 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest,
 				if it.replace != "" {
 					row.Status, row.Replace = "replace", it.replace
 				}
-				if it.target.Size > 0 {
-					row.FetchSize = store.Remaining(it.final, it.target.Size)
+				if t := it.target; t.Size > 0 {
+					// What a resume keeps comes from the journal; the disk
+					// a preallocated .part already holds is not needed twice.
+					row.FetchSize = t.Size - store.OnDisk(it.final, store.Identity{
+						Origin: t.Origin, Size: t.Size, SHA256: t.SHA256, ETag: t.ETag})
 					need += row.FetchSize
+					diskNeed += store.Remaining(it.final, t.Size)
 				}
 			}
 			rows = append(rows, row)
@@ -159,9 +163,9 @@ func (env *environment) plan(c *cli.Context, cfg *config, m *resolver.Manifest,
 		return &exitError{code: exitFailed, msg: fmt.Sprintf("%d %s would fail", failed,
 			plural(failed, "entry", "entries"))}
 	}
-	if freeErr == nil && need > free {
+	if freeErr == nil && diskNeed > free {
 		return &exitError{code: exitFailed, msg: fmt.Sprintf("need %s in %s, %s free",
-			store.HumanBytes(need), cfg.ModelsDir, store.HumanBytes(free))}
+			store.HumanBytes(diskNeed), cfg.ModelsDir, store.HumanBytes(free))}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,6 +72,20 @@ func TestFaultCancelledRunResumes(t *testing.T) {
 	}
 	h.wantNoFinal("checkpoints/" + faultFile)
 	first := h.settledSent(f.Seed())
+
+	// plan counts what the journal keeps: only the rest is left to fetch,
+	// though the preallocated .part already holds the whole file's blocks.
+	code, out := h.run(context.Background(), "plan", h.hubManifest(), "--json")
+	var plan struct {
+		Fetch int64 `json:"fetch_bytes"`
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil || code != 0 {
+		t.Fatalf("plan: exit %d, %v:\n%s", code, err, out)
+	}
+	if plan.Fetch <= 0 || plan.Fetch >= size {
+		t.Errorf("plan: %d bytes to fetch after a stopped run, want some but not all %d",
+			plan.Fetch, size)
+	}
 	h.sim.ResetStats()
 
 	// The rerun, also over 4 throttled connections (an unthrottled one
