@@ -59,6 +59,7 @@ type lineReporter struct {
 	mu         sync.Mutex
 	active     map[*item]sample
 	saidQueued map[*item]bool
+	ended      [2]int64 // bytes and size of the files that ended, for the total line
 	stop       chan struct{}
 	done       chan struct{}
 }
@@ -103,7 +104,11 @@ func (r *lineReporter) tick(now time.Time) {
 		cur := it.prog.Done()
 		dt = now.Sub(last.at)
 		got := it.prog.Fetched() // this run's bytes: what is on disk already is not speed
-		speed := float64(got-last.bytes) / dt.Seconds()
+		since := last.at
+		if first, ok := r.track.firstByte(it); ok && first.After(since) {
+			since = first // time spent queued is not transfer time
+		}
+		speed := float64(got-last.bytes) / max(now.Sub(since), time.Millisecond).Seconds()
 		r.active[it] = sample{now, got}
 		sz := it.prog.Size()
 		if sz <= 0 {
@@ -132,7 +137,8 @@ func (r *lineReporter) tick(now time.Time) {
 		if q := len(r.active) - moving; q > 0 {
 			counts += fmt.Sprintf(", %d queued", q)
 		}
-		r.printf("total", "%s  %s", counts, progressText(done, size, float64(moved)/dt.Seconds()))
+		r.printf("total", "%s  %s", counts, progressText(done+r.ended[0], size+r.ended[1],
+			float64(moved)/dt.Seconds()))
 	}
 }
 
@@ -163,6 +169,8 @@ func (r *lineReporter) finish(it *item) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	delete(r.active, it)
+	r.ended[0] += it.prog.Done()
+	r.ended[1] += max(it.prog.Size(), it.prog.Done())
 	st, err, _ := it.snapshot()
 	switch {
 	case st == statusFailed:

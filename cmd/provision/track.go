@@ -69,6 +69,14 @@ func (t *tracker) waiting(it *item) bool {
 	return !ok
 }
 
+// firstByte returns when the file received its first byte, if it has.
+func (t *tracker) firstByte(it *item) (time.Time, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	first, ok := t.first[it]
+	return first, ok
+}
+
 // times returns how long a file waited for its first byte (queued) and how
 // long it then transferred; for a file still running, up to now.
 func (t *tracker) times(it *item) (queued, transfer time.Duration) {
