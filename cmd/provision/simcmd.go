@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"provision/bench/sim"
+	"provision/resolver"
 )
 
 // simCmd serves the simulator on loopback until interrupted, for trying
@@ -20,15 +21,24 @@ func (env *environment) simCmd(c *cli.Context) error {
 	if n := c.Int64("scale"); n > 1 {
 		cat.Scale(n)
 	}
-	bench := benchFiles(c.Int("files"), c.Int64("size"))
+	// Sizes and rates take the units --max-rate takes ("25MB/s", "64MiB").
+	knobs := map[string]int64{}
+	for _, name := range []string{"size", "total-rate", "conn-rate", "drop-every"} {
+		v, err := resolver.ParseRate(c.String(name))
+		if err != nil {
+			return usageErr("sim --%s: %v", name, err)
+		}
+		knobs[name] = int64(v)
+	}
+	bench := benchFiles(c.Int("files"), knobs["size"])
 	cat.Files = append(cat.Files, bench...)
 	s, err := sim.Start(sim.Config{
 		Catalog:   cat,
-		TotalRate: c.Int64("total-rate"),
+		TotalRate: knobs["total-rate"],
 		Faults: sim.Faults{
-			ConnRate:  c.Int64("conn-rate"),
+			ConnRate:  knobs["conn-rate"],
 			Latency:   c.Duration("latency"),
-			DropEvery: c.Int64("drop-every"),
+			DropEvery: knobs["drop-every"],
 			DropReset: c.Bool("drop-reset"),
 		},
 	})
@@ -74,14 +84,18 @@ func (env *environment) simCmd(c *cli.Context) error {
 func simFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.Int64Flag{Name: "scale", Value: 1, Usage: "multiply every file size"},
-		&cli.Int64Flag{Name: "conn-rate", Usage: "bytes/s cap per connection (0 = none)"},
-		&cli.Int64Flag{Name: "total-rate", Usage: "bytes/s cap of all connections (0 = none)"},
+		&cli.StringFlag{Name: "conn-rate", Value: "0",
+			Usage: "cap per connection, e.g. 25MB/s (0 = none)"},
+		&cli.StringFlag{Name: "total-rate", Value: "0",
+			Usage: "cap of all connections, e.g. 1GB/s (0 = none)"},
 		&cli.DurationFlag{Name: "latency", Value: 0 * time.Millisecond,
 			Usage: "wait before every answer carrying file bytes"},
-		&cli.Int64Flag{Name: "drop-every", Usage: "cut a connection every N bytes of a file"},
+		&cli.StringFlag{Name: "drop-every", Value: "0",
+			Usage: "cut a connection every N bytes of a file, e.g. 64MiB (0 = never)"},
 		&cli.StringFlag{Name: "manifests", Usage: "write the example manifests into this folder"},
 		&cli.BoolFlag{Name: "drop-reset", Usage: "drop connections with a TCP reset, not a FIN"},
-		&cli.Int64Flag{Name: "size", Usage: "also serve --files plain files of this many bytes " +
+		&cli.StringFlag{Name: "size", Value: "0", Usage: "also serve --files plain files of " +
+			"this size, e.g. 2GiB, " +
 			"at FILES_URL/bench/fNN.bin (listed as '# file URL SIZE' lines)"},
 		&cli.IntFlag{Name: "files", Value: 1, Usage: "how many files of --size to serve"},
 		&cli.BoolFlag{Name: "digest", Usage: "add each --size file's sha256 to its line"},
