@@ -213,3 +213,39 @@ func TestPresentAsSourceVersion(t *testing.T) {
 		t.Fatal("a file of the right size that provision never recorded is not present")
 	}
 }
+
+// TestOnDisk: what a stopped download keeps is what its journal vouches
+// for, for the same identity only; nothing is changed by asking.
+func TestOnDisk(t *testing.T) {
+	final := filepath.Join(t.TempDir(), "big.bin")
+	const size = 20 << 20
+	id := Identity{Origin: "http://h/big.bin", Size: size, ETag: "e1"}
+	if got := OnDisk(final, id); got != 0 {
+		t.Fatalf("nothing started: OnDisk = %d", got)
+	}
+	p, err := OpenPart(final, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := content(12<<20, 4)
+	if _, err := p.WriteAt(chunk, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(span.Range{Start: 0, End: int64(len(chunk))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := OnDisk(final, id); got != int64(len(chunk)) {
+		t.Errorf("OnDisk = %d, want %d", got, len(chunk))
+	}
+	other := id
+	other.ETag = "e2"
+	if got := OnDisk(final, other); got != 0 {
+		t.Errorf("another version: OnDisk = %d, want 0", got)
+	}
+	if _, err := os.Stat(final + PartSuffix); err != nil {
+		t.Fatalf("OnDisk changed the part: %v", err)
+	}
+}
