@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/mattn/go-runewidth"
@@ -152,4 +153,59 @@ func writeTable(w io.Writer, rows [][]string) {
 		}
 		fmt.Fprintln(w, b.String())
 	}
+}
+
+// fitColumns narrows the text of columns cols (widest first, down to
+// minCol each) until rows fit width terminal columns, so a summary or plan
+// table does not wrap on a terminal; names keep their distinguishing end
+// (see fitName). width <= 0 (not a terminal) leaves rows as they are.
+func fitColumns(rows [][]string, width int, cols ...int) [][]string {
+	const minCol = 12
+	if width <= 0 || len(rows) == 0 {
+		return rows
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			if i < len(widths) {
+				widths[i] = max(widths[i], runewidth.StringWidth(c))
+			}
+		}
+	}
+	total := 2 * (len(widths) - 1)
+	for _, w := range widths {
+		total += w
+	}
+	for total > width {
+		widest := -1
+		for _, i := range cols {
+			if i < len(widths) && widths[i] > minCol && (widest < 0 || widths[i] > widths[widest]) {
+				widest = i
+			}
+		}
+		if widest < 0 {
+			break // nothing left to narrow: let the terminal wrap
+		}
+		widths[widest]-- // one column at a time keeps the narrowed columns even
+		total--
+	}
+	out := make([][]string, len(rows))
+	for ri, r := range rows {
+		out[ri] = append([]string(nil), r...)
+		for _, i := range cols {
+			if i < len(r) && runewidth.StringWidth(r[i]) > widths[i] {
+				out[ri][i] = fitName(r[i], widths[i])
+			}
+		}
+	}
+	return out
+}
+
+// stdoutWidth returns the terminal width of env.stdout, 0 when it is not
+// a terminal (logs keep whole names).
+func (env *environment) stdoutWidth() int {
+	if f, ok := env.stdout.(*os.File); ok && isTerminal(f.Fd()) {
+		return termWidth(f.Fd())
+	}
+	return 0
 }

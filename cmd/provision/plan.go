@@ -210,7 +210,7 @@ func (env *environment) printPlan(m *resolver.Manifest, cfg *config, rows []plan
 		}
 		table = append(table, []string{r.Entry, r.Source, file, size, sha, target, status})
 	}
-	writeTable(env.stdout, table)
+	writeTable(env.stdout, fitColumns(table, env.stdoutWidth(), 0, 2, 5))
 	var fails int
 	for _, r := range rows {
 		if r.Status == "fail" {

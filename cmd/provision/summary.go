@@ -79,7 +79,7 @@ func (env *environment) printSummary(results []*entryResult, elapsed time.Durati
 		for _, r := range rows {
 			table = append(table, []string{r.entry, r.file, r.size, r.time, r.speed, r.status})
 		}
-		writeTable(env.stdout, table)
+		writeTable(env.stdout, fitColumns(table, env.stdoutWidth(), 0, 1))
 	}
 	if len(failures) > 0 {
 		fmt.Fprintf(env.stdout, "\n%d failed:\n", len(failures))
