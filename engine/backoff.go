@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"context"
 	"math/rand/v2"
 	"time"
 
@@ -29,19 +28,4 @@ func DefaultBackoff(attempt int) time.Duration {
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	d, _ := netx.RetryAfter(v, now)
 	return min(d, maxRetryAfter)
-}
-
-// sleep waits for d or until ctx ends, returning ctx's error in that case.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"provision/internal/netx"
 	"provision/internal/span"
 )
 
@@ -177,7 +178,7 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		for d := e.gates.wait(js.host()); d > 0; d = e.gates.wait(js.host()) {
 			e.release()
 			held = false
-			if err := sleep(ctx, d); err != nil {
+			if err := netx.Sleep(ctx, d); err != nil {
 				return err
 			}
 			if err := e.acquire(ctx, true); err != nil {
@@ -208,7 +209,7 @@ func (js *jobState) runPiece(ctx context.Context, p *piece) (err error) {
 		js.retries.Add(1)
 		e.release()
 		held = false
-		if err := sleep(ctx, delay); err != nil {
+		if err := netx.Sleep(ctx, delay); err != nil {
 			return err
 		}
 		if err := e.acquire(ctx, true); err != nil {

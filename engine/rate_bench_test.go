@@ -9,6 +9,7 @@ import (
 
 	"provision/bench/sim"
 	"provision/engine"
+	"provision/internal/netx"
 	"provision/internal/span"
 )
 
@@ -50,7 +51,7 @@ func BenchmarkRateLimit(b *testing.B) {
 		var wg sync.WaitGroup
 		for i, pf := range cat.Files {
 			wg.Go(func() {
-				if i == 1 && sleepCtx(ctx, run/6) != nil {
+				if i == 1 && netx.Sleep(ctx, run/6) != nil {
 					return
 				}
 				j := &engine.Job{Name: pf.Name, URL: s.FilesURL + "/" + pf.Name, Size: size,
@@ -59,7 +60,7 @@ func BenchmarkRateLimit(b *testing.B) {
 			})
 		}
 		var mark [2]int64
-		if sleepCtx(context.Background(), run/3) == nil {
+		if netx.Sleep(context.Background(), run/3) == nil {
 			mark = [2]int64{prs[0].Fetched(), prs[1].Fetched()}
 		}
 		wg.Wait()
@@ -74,16 +75,5 @@ func BenchmarkRateLimit(b *testing.B) {
 		b.ReportMetric(ra/1e6, "fileA-MB/s")
 		b.ReportMetric(rb/1e6, "fileB-MB/s")
 		b.ReportMetric(min(ra, rb)/max(ra, rb, 1), "fairness")
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

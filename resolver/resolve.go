@@ -98,7 +98,7 @@ func New(cfg Config) *Resolver {
 	nf, f := *base, *base
 	nf.CheckRedirect = netx.NoRedirect
 	f.CheckRedirect = netx.CheckRedirect
-	r := &Resolver{cfg: cfg, noFollow: &nf, follow: &f, sleep: sleepCtx}
+	r := &Resolver{cfg: cfg, noFollow: &nf, follow: &f, sleep: netx.Sleep}
 	r.hub, _ = url.Parse(cfg.HFEndpoint)
 	r.civ, _ = url.Parse(cfg.CivitAIEndpoint)
 	if r.hub == nil {
@@ -236,18 +236,6 @@ func (r *Resolver) backoff(attempt int) time.Duration {
 	d := r.cfg.Backoff << min(attempt, 10)
 	d += time.Duration(rand.Int64N(int64(d)/4 + 1))
 	return min(d, r.cfg.MaxWait)
-}
-
-// sleepCtx waits for d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // discard drains a little of a body, so the connection can be reused, and

@@ -104,3 +104,19 @@ func RetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
 	}
 	return 0, false
 }
+
+// Sleep waits for d or until ctx ends, returning ctx's error in that case.
+// A d of zero or less returns at once (with ctx's error, if any).
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
